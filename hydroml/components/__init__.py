@@ -1,0 +1,36 @@
+"""Grove: HydroML's component library. Pure functions returning rx.Component; no business logic."""
+
+from hydroml.components.core import badge, button, card, empty_state, icon_button, stat
+from hydroml.components.feedback import confirm_modal, form_error
+from hydroml.components.forms import password_input, text_input
+from hydroml.components.layout import (
+    auth_frame,
+    breadcrumb,
+    headbar,
+    page_frame,
+    page_header,
+    sidebar,
+    tabs,
+    with_sidebar,
+)
+
+__all__ = [
+    "auth_frame",
+    "badge",
+    "breadcrumb",
+    "button",
+    "card",
+    "confirm_modal",
+    "empty_state",
+    "form_error",
+    "headbar",
+    "icon_button",
+    "page_frame",
+    "page_header",
+    "password_input",
+    "sidebar",
+    "stat",
+    "tabs",
+    "text_input",
+    "with_sidebar",
+]

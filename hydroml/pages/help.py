@@ -1,0 +1,77 @@
+"""Help: a short guide per screen."""
+
+import reflex as rx
+
+from hydroml.components import card, page_header, sidebar, with_sidebar
+from hydroml.pages.template import app_page
+
+TOPICS = [
+    ("Getting started", "#getting-started"),
+    ("Your account", "#account"),
+    ("Projects and roles", "#projects"),
+    ("Data and the Data Studio", "#data"),
+    ("Experiments", "#experiments"),
+    ("Keyboard and accessibility", "#keyboard"),
+]
+
+
+def _topic(anchor: str, title: str, *paragraphs: str) -> rx.Component:
+    return card(*[rx.el.p(text, class_name="grove-prose") for text in paragraphs], title=title, id=anchor)
+
+
+@app_page("/help", "Help", crumbs=[("Help", None)])
+def help_page() -> rx.Component:
+    return rx.box(
+        page_header("Help", subtitle="A short guide to each part of HydroML."),
+        with_sidebar(
+            sidebar("Topics", TOPICS),
+            rx.vstack(
+                _topic(
+                    "getting-started",
+                    "Getting started",
+                    "HydroML is a workbench for station data: streamflow, rainfall, temperature and water quality. "
+                    "You sign in, create a project, bring data into it, clean it in the Data Studio and train models "
+                    "whose every number can be traced back to the raw data.",
+                    "A demo account with sample catchment data is created when the server is first set up; its "
+                    "password is printed once in the server console.",
+                ),
+                _topic(
+                    "account",
+                    "Your account",
+                    "Open the account menu (top right) for settings: your display name, your password and the theme. "
+                    "Changing the password signs you out of every other browser. 'Sign out everywhere' does the same "
+                    "for this browser too.",
+                    "After five wrong passwords in fifteen minutes, sign-in for that user name pauses for fifteen "
+                    "minutes: this protects your account from guessing.",
+                ),
+                _topic(
+                    "projects",
+                    "Projects and roles",
+                    "Work is organised in projects. Each member has a role: owners manage members and can delete the "
+                    "project, editors change data and run experiments, viewers read everything and change nothing.",
+                ),
+                _topic(
+                    "data",
+                    "Data and the Data Studio",
+                    "Uploads are imported exactly as you confirm them; the original file is kept. The Data Studio "
+                    "records each cleaning step in a history you can undo, edit and export as a pandas script.",
+                ),
+                _topic(
+                    "experiments",
+                    "Experiments",
+                    "Training uses time-aware splits by default, so a model is never tested on the past it trained "
+                    "on. Metrics include NSE, KGE and PBIAS next to the usual regression and classification scores.",
+                ),
+                _topic(
+                    "keyboard",
+                    "Keyboard and accessibility",
+                    "Every control is reachable with Tab; Enter submits a form, Escape closes a dialog. Both themes "
+                    "keep text contrast at WCAG AA.",
+                ),
+                spacing="5",
+                width="100%",
+                align="stretch",
+            ),
+        ),
+        width="100%",
+    )

@@ -1,0 +1,1 @@
+"""Business logic in plain Python. Nothing in this package imports reflex."""
