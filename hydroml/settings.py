@@ -41,10 +41,18 @@ class Settings:
         return bool(self.redis_url)
 
 
+def normalize_db_url(url: str) -> str:
+    """`postgresql://` means psycopg2 (our driver); SQLAlchemy 2.1 would otherwise pick psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
 def get_settings() -> Settings:
     """Read the environment now (not at import), so tests can change it."""
     data_dir = Path(os.environ.get("HYDROML_DATA_DIR") or PROJECT_ROOT / "data").resolve()
-    db_url = os.environ.get("REFLEX_DB_URL") or f"sqlite:///{data_dir / 'hydroml.db'}"
+    db_url = normalize_db_url(os.environ.get("REFLEX_DB_URL") or f"sqlite:///{data_dir / 'hydroml.db'}")
     return Settings(
         data_dir=data_dir,
         db_url=db_url,

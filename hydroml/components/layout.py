@@ -82,11 +82,13 @@ def with_sidebar(side: rx.Component, content: rx.Component) -> rx.Component:
 def theme_sync(appearance) -> rx.Component:
     """Applies a saved theme preference ("light"/"dark"; "" = not known yet) to the app's colour mode.
 
-    The key changes with the preference, so React remounts the element and its on_mount sets the mode.
+    Switching the preference mounts the other branch, whose on_mount sets the mode.
     """
-    return rx.cond(
-        appearance != "",
-        rx.el.div(key=appearance, on_mount=set_color_mode(appearance), style={"display": "none"}),
+    return rx.match(
+        appearance,
+        ("dark", rx.el.span(on_mount=set_color_mode("dark"), hidden=True)),
+        ("light", rx.el.span(on_mount=set_color_mode("light"), hidden=True)),
+        rx.fragment(),
     )
 
 

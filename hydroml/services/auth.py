@@ -316,7 +316,7 @@ def ensure_demo_user() -> tuple[str, str] | None:
     with session_scope() as db:
         if _find_user(db, settings.demo_username) is not None:
             return None
-    password = settings.demo_password or f"demo-{secrets.token_urlsafe(9)}"
+    password = settings.demo_password or f"river-{secrets.token_urlsafe(9)}"
     register(settings.demo_username, password, "Demo user")
     return settings.demo_username, password
 
@@ -327,3 +327,15 @@ def sign_out_everywhere(token: str) -> None:
         if found is None:
             raise NotSignedIn()
         _revoke_all(db, found[1].id)
+
+
+def reset_password(username: str, new_password: str) -> None:
+    """Administrator reset from the command line; revokes every session of the user."""
+    validate_password(new_password, username)
+    with session_scope() as db:
+        user = _find_user(db, username)
+        if user is None:
+            raise InvalidInput("username", f"There is no user named '{normalize_username(username)}'.")
+        user.password_hash = _hasher.hash(new_password)
+        db.add(user)
+        _revoke_all(db, user.id)

@@ -28,7 +28,7 @@ def _timed(check) -> dict[str, Any]:
 def _check_database(settings: Settings) -> dict[str, Any]:
     with engine_for(settings.db_url).connect() as conn:
         conn.execute(sqlalchemy.text("SELECT 1"))
-    return {"backend": settings.db_url.split(":", 1)[0]}
+    return {"backend": settings.db_url.split(":", 1)[0].split("+", 1)[0]}
 
 
 def _check_redis(settings: Settings) -> dict[str, Any]:

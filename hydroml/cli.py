@@ -1,0 +1,57 @@
+"""Command-line helpers used by the Makefile and the Docker image.
+
+    python -m hydroml.cli demo                 create the demo account once, print its credentials
+    python -m hydroml.cli reset-password NAME  set a new random password for NAME and print it
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+
+from hydroml.services import auth
+
+
+def _banner(lines: list[str]) -> None:
+    width = max(len(line) for line in lines) + 4
+    print("+" + "-" * width + "+")
+    for line in lines:
+        print(f"|  {line.ljust(width - 4)}  |")
+    print("+" + "-" * width + "+")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hydroml.cli")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="create the demo account if it does not exist")
+    reset = commands.add_parser("reset-password", help="give a user a new random password")
+    reset.add_argument("username")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        try:
+            created = auth.ensure_demo_user()
+        except auth.InvalidInput as error:
+            print(f"Cannot create the demo account: {error} (check HYDROML_DEMO_USER / HYDROML_DEMO_PASSWORD)", file=sys.stderr)
+            return 1
+        if created is None:
+            print("Demo account exists already (its password was printed when it was created; "
+                  "`make demo-password` sets a new one).")
+            return 0
+        username, password = created
+        _banner(["HydroML demo account (shown once)", f"user name: {username}", f"password:  {password}"])
+        return 0
+
+    password = f"hydro-{secrets.token_urlsafe(9)}"
+    try:
+        auth.reset_password(args.username, password)
+    except auth.InvalidInput as error:
+        print(error, file=sys.stderr)
+        return 1
+    _banner([f"New password for {args.username}", f"password:  {password}"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Serve the built app with `reflex run --env prod` and drive it with Playwright on the system Chromium.
+
+Two deployments are exercised: PostgreSQL + Redis (Reflex's Redis state manager), and the embedded default
+(SQLite + disk state manager). Screenshots go to test-output/e2e/<deployment>/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, REDIS_URL, create_pg_database, drop_pg_database, require_service
+
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = ROOT / "test-output" / "e2e"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+E2E_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
+START_TIMEOUT_S = 420
+
+
+@dataclass
+class ServedApp:
+    name: str
+    url: str
+    env: dict[str, str]
+    shots: Path
+
+    def shot(self, page, name: str, *, full_page: bool = False) -> Path:
+        path = self.shots / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reflex exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as ping, urllib.request.urlopen(
+                f"{url}/signin/", timeout=5
+            ) as page:
+                if ping.status == 200 and page.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"the app did not start within {START_TIMEOUT_S}s:\n{log.read_text()[-4000:]}")
+
+
+def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
+    if not Path(CHROMIUM).exists():
+        message = "Chromium is not installed (make test installs Debian's chromium when run as root)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    port = _free_port()
+    url = f"http://localhost:{port}"
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / '.tools' / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "REFLEX_USE_SYSTEM_BUN": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+        "HYDROML_DATA_DIR": str(tmp / "data"),
+        "HYDROML_DEMO_PASSWORD": "catchment-e2e-pass-1",
+        **extra_env,
+    }
+    for key in ("REFLEX_DB_URL", "REFLEX_REDIS_URL"):
+        if key not in extra_env:
+            env.pop(key, None)
+    reflex = str(Path(os.sys.executable).parent / "reflex")
+    subprocess.run([reflex, "db", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([os.sys.executable, "-m", "hydroml.cli", "demo"], cwd=ROOT, env=env, check=True, timeout=60)
+    log = tmp / "reflex.log"
+    with open(log, "w") as log_file:
+        proc = subprocess.Popen(
+            [reflex, "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_until_up(url, proc, log)
+        shots = OUTPUT / name
+        shutil.rmtree(shots, ignore_errors=True)
+        shots.mkdir(parents=True)
+        yield ServedApp(name, url, env, shots)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        (OUTPUT / f"{name}-server.log").parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, OUTPUT / f"{name}-server.log")
+
+
+@pytest.fixture(scope="module")
+def app_postgres_redis(tmp_path_factory):
+    """The scaled-out configuration: PostgreSQL database and Reflex's Redis state manager."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    require_service("Redis", "127.0.0.1", 6379)
+    from tests.conftest import PG_ADMIN_URL
+
+    import redis
+
+    redis.Redis.from_url(E2E_REDIS_URL).flushdb()
+    db_url = create_pg_database(PG_ADMIN_URL)
+    try:
+        yield from _serve(
+            "postgres-redis",
+            tmp_path_factory.mktemp("pg-redis"),
+            {"REFLEX_DB_URL": db_url, "REFLEX_REDIS_URL": E2E_REDIS_URL},
+        )
+    finally:
+        drop_pg_database(PG_ADMIN_URL, db_url)
+
+
+@pytest.fixture(scope="module")
+def app_sqlite(tmp_path_factory):
+    """The embedded default: SQLite under the data dir and the disk state manager."""
+    yield from _serve("sqlite", tmp_path_factory.mktemp("sqlite"), {})
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
