@@ -85,6 +85,7 @@ def _journey(app, browser, page) -> None:
     _sign_in(phone, app, username, PASSWORD)
     phone.wait_for_url(re.compile(r"/$"))
     expect(phone.locator("html")).to_have_class(re.compile(r"\bdark\b"))
+    expect(phone.locator("#tile-sessions")).to_contain_text("2")  # this browser and the first one
     app.shot(phone, "07-dashboard-dark-phone")
 
     # Account page: change the display name; the header follows.
