@@ -4,11 +4,16 @@
 Redis state manager (default: the disk state manager, one worker).
 """
 
+import os
+
 import reflex as rx
 
 from hydroml.settings import get_settings
 
 settings = get_settings()
+# Reflex lets REFLEX_DB_URL override db_url below: give it the normalised URL (postgresql:// -> psycopg2).
+if os.environ.get("REFLEX_DB_URL"):
+    os.environ["REFLEX_DB_URL"] = settings.db_url
 settings.data_dir.mkdir(parents=True, exist_ok=True)
 
 config = rx.Config(

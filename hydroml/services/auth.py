@@ -106,7 +106,7 @@ def validate_username(username: str) -> str:
 def validate_password(password: str, username: str = "") -> str:
     password = password or ""
     if len(password) > PASSWORD_MAX:
-        raise InvalidInput("password", f"Passwords can be at most {PASSWORD_MAX} characters long.")
+        raise InvalidInput("password", f"Passwords can be at most {PASSWORD_MAX} characters long. {PASSWORD_RULE}")
     weak = (
         len(password) < 10
         or not re.search(r"[A-Za-z]", password)
@@ -121,8 +121,8 @@ def validate_password(password: str, username: str = "") -> str:
 
 
 def validate_display_name(display_name: str) -> str:
-    name = " ".join((display_name or "").split())  # collapse whitespace, drop control characters' effect
-    name = "".join(ch for ch in name if ch.isprintable())
+    printable = "".join(ch if ch.isprintable() else " " for ch in (display_name or ""))
+    name = " ".join(printable.split())  # control characters become spaces, then runs of spaces collapse
     if len(name) > DISPLAY_NAME_MAX:
         raise InvalidInput(
             "display_name", f"Display names can be at most {DISPLAY_NAME_MAX} characters long."

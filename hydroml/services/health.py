@@ -20,7 +20,8 @@ def _timed(check) -> dict[str, Any]:
         detail = check() or {}
         result = {"ok": True, **detail}
     except Exception as exc:  # a health probe reports every failure instead of raising
-        result = {"ok": False, "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        first_line = (str(exc).splitlines() or [""])[0][:200]
+        result = {"ok": False, "error": f"{type(exc).__name__}: {first_line}"}
     result["ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
 

@@ -111,14 +111,7 @@ def test_duplicate_user_name_is_rejected_regardless_of_case():
         pytest.param("my-Alice-river-42", id="contains-user-name"),
         pytest.param("password123", id="common"),
         pytest.param("abababab11", id="few-distinct-characters"),
-        pytest.param(
-            "a1" * 65,
-            id="longer-than-128",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="auth.validate_password: the >128 message does not include PASSWORD_RULE",
-            ),
-        ),
+        pytest.param("a1" * 65, id="longer-than-128"),
     ],
 )
 def test_weak_password_is_rejected_with_the_password_rule(password: str):
@@ -147,11 +140,6 @@ def test_display_name_whitespace_is_collapsed():
     assert info.display_name == "Ada Lovelace"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="auth.validate_display_name drops control characters after collapsing whitespace, "
-    "leaving a double space",
-)
 def test_display_name_control_characters_do_not_leave_double_spaces():
     assert auth.validate_display_name("Ada \x00 Lovelace") == "Ada Lovelace"
 
