@@ -46,7 +46,15 @@ def main(repeat: int = 30) -> list[dict]:
     )
     token = auth.sign_in("bench_user", password).token
     check = timed(lambda: auth.current_user(token), repeat * 10)
-    records.append({"case": "session_check", "size": "per handler call", "hydroml": check, "baseline": None, "ratio": None})
+    records.append(
+        {
+            "case": "session_check",
+            "size": "per handler call",
+            "hydroml": check,
+            "baseline": None,
+            "ratio": None,
+        }
+    )
     path = write_results("auth", records)
     for record in records:
         print(record["case"], record["hydroml"], "ratio", record["ratio"])

@@ -1,7 +1,7 @@
 """Command-line helpers used by the Makefile and the Docker image.
 
-    python -m hydroml.cli demo                 create the demo account once, print its credentials
-    python -m hydroml.cli reset-password NAME  set a new random password for NAME and print it
+python -m hydroml.cli demo                 create the demo account once, print its credentials
+python -m hydroml.cli reset-password NAME  set a new random password for NAME and print it
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ def main(argv: list[str] | None = None) -> int:
         try:
             created = auth.ensure_demo_user()
         except auth.InvalidInput as error:
-            print(f"Cannot create the demo account: {error} (check HYDROML_DEMO_USER / HYDROML_DEMO_PASSWORD)", file=sys.stderr)
+            print(
+                f"Cannot create the demo account: {error} (check HYDROML_DEMO_USER / HYDROML_DEMO_PASSWORD)",
+                file=sys.stderr,
+            )
             return 1
         if created is None:
-            print("Demo account exists already (its password was printed when it was created; "
-                  "`make demo-password` sets a new one).")
+            print(
+                "Demo account exists already (its password was printed when it was created; "
+                "`make demo-password` sets a new one)."
+            )
             return 0
         username, password = created
         _banner(["HydroML demo account (shown once)", f"user name: {username}", f"password:  {password}"])

@@ -106,7 +106,9 @@ def validate_username(username: str) -> str:
 def validate_password(password: str, username: str = "") -> str:
     password = password or ""
     if len(password) > PASSWORD_MAX:
-        raise InvalidInput("password", f"Passwords can be at most {PASSWORD_MAX} characters long. {PASSWORD_RULE}")
+        raise InvalidInput(
+            "password", f"Passwords can be at most {PASSWORD_MAX} characters long. {PASSWORD_RULE}"
+        )
     weak = (
         len(password) < 10
         or not re.search(r"[A-Za-z]", password)

@@ -60,9 +60,10 @@ def _wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"reflex exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as ping, urllib.request.urlopen(
-                f"{url}/signin/", timeout=5
-            ) as page:
+            with (
+                urllib.request.urlopen(f"{url}/ping", timeout=2) as ping,
+                urllib.request.urlopen(f"{url}/signin/", timeout=5) as page,
+            ):
                 if ping.status == 200 and page.status == 200:
                     return
         except OSError:
@@ -93,7 +94,9 @@ def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
             env.pop(key, None)
     reflex = str(Path(os.sys.executable).parent / "reflex")
     subprocess.run([reflex, "db", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
-    subprocess.run([os.sys.executable, "-m", "hydroml.cli", "demo"], cwd=ROOT, env=env, check=True, timeout=60)
+    subprocess.run(
+        [os.sys.executable, "-m", "hydroml.cli", "demo"], cwd=ROOT, env=env, check=True, timeout=60
+    )
     log = tmp / "reflex.log"
     with open(log, "w") as log_file:
         proc = subprocess.Popen(
@@ -125,9 +128,9 @@ def app_postgres_redis(tmp_path_factory):
     """The scaled-out configuration: PostgreSQL database and Reflex's Redis state manager."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     require_service("Redis", "127.0.0.1", 6379)
-    from tests.conftest import PG_ADMIN_URL
-
     import redis
+
+    from tests.conftest import PG_ADMIN_URL
 
     redis.Redis.from_url(E2E_REDIS_URL).flushdb()
     db_url = create_pg_database(PG_ADMIN_URL)

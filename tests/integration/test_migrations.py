@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import hydroml.models  # noqa: F401
+from alembic import command
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
