@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from hydroml.components import card, page_header, sidebar, with_sidebar
+from hydroml.components import badge, card, page_header, sidebar, with_sidebar
 from hydroml.pages.template import app_page
 
 TOPICS = [
@@ -15,8 +15,11 @@ TOPICS = [
 ]
 
 
-def _topic(anchor: str, title: str, *paragraphs: str) -> rx.Component:
-    return card(*[rx.el.p(text, class_name="grove-prose") for text in paragraphs], title=title, id=anchor)
+def _topic(anchor: str, title: str, *paragraphs: str, available: bool = True) -> rx.Component:
+    heading = (
+        title if available else rx.el.span(title, " ", badge("Coming in a later release", status="draft"))
+    )
+    return card(*[rx.el.p(text, class_name="grove-prose") for text in paragraphs], title=heading, id=anchor)
 
 
 @app_page("/help", "Help", crumbs=[("Help", None)])
@@ -32,8 +35,8 @@ def help_page() -> rx.Component:
                     "HydroML is a workbench for station data: streamflow, rainfall, temperature and water quality. "
                     "You sign in, create a project, bring data into it, clean it in the Data Studio and train models "
                     "whose every number can be traced back to the raw data.",
-                    "A demo account with sample catchment data is created when the server is first set up; its "
-                    "password is printed once in the server console.",
+                    "A demo account is created when the server is first set up; its password is printed once in "
+                    "the server console (`make demo-password` sets a new one).",
                 ),
                 _topic(
                     "account",
@@ -49,18 +52,21 @@ def help_page() -> rx.Component:
                     "Projects and roles",
                     "Work is organised in projects. Each member has a role: owners manage members and can delete the "
                     "project, editors change data and run experiments, viewers read everything and change nothing.",
+                    available=False,
                 ),
                 _topic(
                     "data",
                     "Data and the Data Studio",
                     "Uploads are imported exactly as you confirm them; the original file is kept. The Data Studio "
                     "records each cleaning step in a history you can undo, edit and export as a pandas script.",
+                    available=False,
                 ),
                 _topic(
                     "experiments",
                     "Experiments",
                     "Training uses time-aware splits by default, so a model is never tested on the past it trained "
                     "on. Metrics include NSE, KGE and PBIAS next to the usual regression and classification scores.",
+                    available=False,
                 ),
                 _topic(
                     "keyboard",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlmodel import Session, func, select
+from sqlmodel import Session, delete, func, select
 
 from hydroml.db import session_scope, utcnow
 from hydroml.models import AuthSession, LoginAttempt, User
@@ -151,6 +151,8 @@ def register(username: str, password: str, display_name: str = "") -> UserInfo:
             username=name, username_key=name.lower(), display_name=shown, password_hash=_hasher.hash(password)
         )
         db.add(user)
+        # Failed sign-ins against a name nobody owned must not lock out its new owner.
+        db.exec(delete(LoginAttempt).where(LoginAttempt.username_key == name.lower()))
         db.flush()
         return _info(user)
 

@@ -46,11 +46,10 @@ class AccountState(AuthState):
     def change_password(self, form_data: dict):
         self.current_password_error = self.password_error = self.confirm_error = ""
         new_password = str(form_data.get("password", ""))
-        if new_password != str(form_data.get("confirm", "")):
-            self.confirm_error = "The two passwords differ. Type the same password twice."
-            return
         try:
             self._require_user()
+            if new_password != str(form_data.get("confirm", "")):
+                raise InvalidInput("confirm", "The two passwords differ. Type the same password twice.")
             signed = auth.change_password(
                 self.session_token, str(form_data.get("current_password", "")), new_password
             )

@@ -19,8 +19,13 @@ SIGN_IN_ROUTE = "/signin"
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site paths: '/x' yes; '//evil.example', 'https://...', '/\\evil' no."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only same-site paths: '/x' yes; '//evil.example', 'https://...', '/\\evil' no.
+
+    Browsers drop tabs and newlines from URLs and read a backslash as a slash, so any of them is refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
         return "/"
     return target
 

@@ -1,0 +1,67 @@
+"""Fixtures of the state layer: Reflex state classes driven directly under pytest, on a real SQLite database.
+
+A "browser tab" is a fresh root `rx.State` (built the way Reflex's own unit tests build one, with
+`_reflex_internal_init=True`; it creates every registered substate), its router set to a URL and the session
+cookie set on `AuthState`, where the `rx.Cookie` field lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import pytest
+import reflex as rx
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from reflex.istate.data import RouterData
+
+from hydroml.services import auth
+from hydroml.state.auth import AuthState
+
+PASSWORD = "river-flow-42"
+
+
+@pytest.fixture(autouse=True)
+def _default_account_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "HYDROML_SESSION_HOURS",
+        "HYDROML_LOGIN_MAX_FAILURES",
+        "HYDROML_LOGIN_WINDOW_MINUTES",
+        "HYDROML_DEMO_USER",
+        "HYDROML_DEMO_PASSWORD",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, at the lowest cost: the hashing parameters are the service tests' concern, and the
+    production cost (~0.2 s a hash) would make this layer slow."""
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(auth, "_hasher", cheap)
+
+
+def open_tab(url: str = "/", token: str = "") -> rx.State:
+    """A root state as one browser tab sends it: at `url` (path and query) with the session cookie `token`."""
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData.from_router_data({"pathname": urlsplit(url).path, "asPath": url})
+    root.get_substate(AuthState.get_full_name().split(".")).session_token = token
+    root._clean()  # the delta of a handler then holds only what that handler changed
+    return root
+
+
+@pytest.fixture
+def tab(app_db: str) -> Callable[..., rx.State]:
+    """`tab(url, token)` -> a new root state; the database is fresh for the test."""
+    return open_tab
+
+
+@pytest.fixture
+def alice(app_db: str) -> auth.UserInfo:
+    return auth.register("alice", PASSWORD, "Alice")
+
+
+@pytest.fixture
+def alice_token(alice: auth.UserInfo) -> str:
+    return auth.sign_in("alice", PASSWORD).token
