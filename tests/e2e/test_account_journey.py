@@ -127,6 +127,12 @@ def test_new_user_journey_on_postgres_with_redis_state(app_postgres_redis, brows
     assert health["checks"]["database"]["backend"] == "postgresql"
     assert health["checks"]["redis"]["ok"] is True
     _journey(app_postgres_redis, browser, page)
+    # Reflex kept the per-tab state in Redis (not on local disk): the scaled-out state manager is in use.
+    import redis
+
+    from tests.e2e.conftest import E2E_REDIS_URL
+
+    assert redis.Redis.from_url(E2E_REDIS_URL).dbsize() > 0
 
 
 def test_help_page_and_demo_account_on_postgres(app_postgres_redis, page):
@@ -146,4 +152,17 @@ def test_smoke_on_embedded_sqlite_default(app_sqlite, page):
     page.wait_for_url(re.compile(r"/$"))
     expect(page.locator("#welcome-name")).to_have_text("Smoke")
     app_sqlite.shot(page, "01-dashboard")
-    _sign_out(page)
+
+    # A destructive action asks first: Cancel keeps the session, confirming ends every session.
+    page.goto(f"{app_sqlite.url}/account")
+    page.click("#sign-out-everywhere")
+    expect(page.get_by_role("alertdialog")).to_be_visible()
+    app_sqlite.shot(page, "02-confirm-sign-out-everywhere")
+    page.click("#sign-out-everywhere-cancel")
+    expect(page.get_by_role("alertdialog")).to_be_hidden()
+    expect(page.locator("#active-sessions")).to_contain_text("1")
+    page.click("#sign-out-everywhere")
+    page.click("#sign-out-everywhere-ok")
+    page.wait_for_url(re.compile(r"/signin"))
+    page.goto(f"{app_sqlite.url}/")
+    page.wait_for_url(re.compile(r"/signin"))
