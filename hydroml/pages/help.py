@@ -36,7 +36,7 @@ def help_page() -> rx.Component:
                     "You sign in, create a project, bring data into it, clean it in the Data Studio and train models "
                     "whose every number can be traced back to the raw data.",
                     "A demo account is created when the server is first set up; its password is printed once in "
-                    "the server console (`make demo-password` sets a new one).",
+                    "the server console (make demo-password sets a new one).",
                 ),
                 _topic(
                     "account",

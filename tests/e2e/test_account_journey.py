@@ -157,6 +157,7 @@ def test_smoke_on_embedded_sqlite_default(app_sqlite, page):
     page.goto(f"{app_sqlite.url}/account")
     page.click("#sign-out-everywhere")
     expect(page.get_by_role("alertdialog")).to_be_visible()
+    page.wait_for_timeout(400)  # let the dialog finish fading in before the screenshot
     app_sqlite.shot(page, "02-confirm-sign-out-everywhere")
     page.click("#sign-out-everywhere-cancel")
     expect(page.get_by_role("alertdialog")).to_be_hidden()
