@@ -4,9 +4,9 @@ Passwords are hashed with argon2id (pwdlib). A session is a random token from `s
 stored, with an expiry. Sign-out and password changes revoke sessions. Failed sign-ins are counted per user
 name and throttled.
 
-Why not reflex-local-auth 0.5: its tables use integer ids (we use UUIDs), it stores session ids in clear and
-ties them to Reflex's per-tab client token, and it has no throttling, expiry per sign-in or roles; its
-service logic also lives inside Reflex state, which our services must not import.
+Why not reflex-local-auth 0.5: its tables use integer ids (we use UUIDs); its session token defaults to
+Reflex's per-tab client token (not a secret) and is stored in clear; it has no sign-in throttling and no
+roles; and its logic lives inside Reflex state, which our services must not import.
 """
 
 from __future__ import annotations
