@@ -1,6 +1,18 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from hydroml.models.base import TableBase
+from hydroml.models.datasource import DataSource, DataSourceVersion, ProjectDataSource
+from hydroml.models.project import Project, ProjectMember
 from hydroml.models.user import AuthSession, LoginAttempt, User
 
-__all__ = ["AuthSession", "LoginAttempt", "TableBase", "User"]
+__all__ = [
+    "AuthSession",
+    "DataSource",
+    "DataSourceVersion",
+    "LoginAttempt",
+    "Project",
+    "ProjectDataSource",
+    "ProjectMember",
+    "TableBase",
+    "User",
+]
