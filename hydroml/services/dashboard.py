@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hydroml.db import utcnow
-from hydroml.services import auth
+from hydroml.services import auth, projects
 from hydroml.services.auth import UserInfo
 
 
@@ -35,6 +35,12 @@ def _days_member(user: UserInfo) -> int:
 
 
 COUNTERS: list[Counter] = [
+    Counter(
+        "projects",
+        "Projects",
+        lambda user: projects.project_count(user.id),
+        "Projects you are a member of",
+    ),
     Counter(
         "sessions",
         "Signed-in sessions",

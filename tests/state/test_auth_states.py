@@ -592,6 +592,7 @@ def test_dashboard_load_fills_tiles(tab, alice, alice_token):
     assert dashboard.load() is None
 
     assert [(tile["key"], tile["value"]) for tile in dashboard.tiles] == [
+        ("projects", "0"),
         ("sessions", "2"),
         ("member_days", "0"),
     ]
