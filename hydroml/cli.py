@@ -10,7 +10,8 @@ import argparse
 import secrets
 import sys
 
-from hydroml.services import auth
+from hydroml.services import auth, demo_project
+from hydroml.settings import get_settings
 
 
 def _banner(lines: list[str]) -> None:
@@ -43,9 +44,14 @@ def main(argv: list[str] | None = None) -> int:
                 "Demo account exists already (its password was printed when it was created; "
                 "`make demo-password` sets a new one)."
             )
-            return 0
-        username, password = created
-        _banner(["HydroML demo account (shown once)", f"user name: {username}", f"password:  {password}"])
+        else:
+            username, password = created
+            _banner(["HydroML demo account (shown once)", f"user name: {username}", f"password:  {password}"])
+        user = auth.find_user(get_settings().demo_username)
+        if user is not None and demo_project.ensure_demo_project(user) is not None:
+            print(
+                f"Created the '{demo_project.DEMO_PROJECT}' project with its demo data for {user.username}."
+            )
         return 0
 
     password = f"hydro-{secrets.token_urlsafe(9)}"

@@ -1,8 +1,8 @@
 """Grove: HydroML's component library. Pure functions returning rx.Component; no business logic."""
 
-from hydroml.components.core import badge, button, card, empty_state, icon_button, stat
-from hydroml.components.feedback import confirm_modal, form_error
-from hydroml.components.forms import password_input, text_input
+from hydroml.components.core import badge, button, card, empty_state, icon_button, progress_bar, stat
+from hydroml.components.feedback import confirm_modal, form_error, form_modal
+from hydroml.components.forms import password_input, select_input, text_input, textarea_input
 from hydroml.components.layout import (
     auth_frame,
     breadcrumb,
@@ -23,6 +23,8 @@ __all__ = [
     "confirm_modal",
     "empty_state",
     "form_error",
+    "form_modal",
+    "progress_bar",
     "headbar",
     "icon_button",
     "page_frame",
@@ -31,6 +33,8 @@ __all__ = [
     "sidebar",
     "stat",
     "tabs",
+    "select_input",
     "text_input",
+    "textarea_input",
     "with_sidebar",
 ]

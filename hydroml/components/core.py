@@ -85,3 +85,17 @@ def empty_state(title, description, *actions, icon: str = "inbox", **props) -> r
         class_name="grove-empty",
         **props,
     )
+
+
+def progress_bar(percent, *, label: str = "Progress", **props) -> rx.Component:
+    """A determinate progress bar; `percent` is 0..100 (number or Var)."""
+    return rx.el.div(
+        rx.el.div(style={"width": rx.Var.create(percent).to_string() + "%"}),
+        class_name="grove-progress",
+        role="progressbar",
+        aria_label=label,
+        aria_valuemin=0,
+        aria_valuemax=100,
+        aria_valuenow=percent,
+        **props,
+    )

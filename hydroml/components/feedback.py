@@ -47,3 +47,20 @@ def confirm_modal(
             max_width="28rem",
         ),
     )
+
+
+def form_modal(
+    trigger: rx.Component, *, title: str, description: str, body: rx.Component, open, on_open_change
+) -> rx.Component:
+    """A dialog holding a form; Escape or the close button dismisses it."""
+    return rx.dialog.root(
+        rx.dialog.trigger(trigger),
+        rx.dialog.content(
+            rx.dialog.title(title),
+            rx.dialog.description(description, size="2", margin_bottom="1rem"),
+            body,
+            max_width="32rem",
+        ),
+        open=open,
+        on_open_change=on_open_change,
+    )

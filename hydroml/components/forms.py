@@ -60,3 +60,39 @@ def text_input(
 
 def password_input(name: str, label: str, **props) -> rx.Component:
     return text_input(name, label, input_type="password", **props)
+
+
+def select_input(
+    name: str,
+    label: str,
+    options: list[tuple[str, str]],
+    *,
+    value=None,
+    default_value=None,
+    help_text=None,
+    error=None,
+    field_id: str | None = None,
+    **props,
+) -> rx.Component:
+    """A native <select> (keyboard and screen-reader friendly). `options` are (value, label)."""
+    field_id = field_id or f"field-{name}"
+    extra = {"value": value} if value is not None else {}
+    if default_value is not None:
+        extra["default_value"] = default_value
+    control = rx.el.select(
+        *[rx.el.option(text, value=option) for option, text in options],
+        name=name,
+        id=field_id,
+        class_name="grove-select",
+        **extra,
+        **props,
+    )
+    return _field(control, field_id=field_id, label=label, help_text=help_text, error=error)
+
+
+def textarea_input(
+    name: str, label: str, *, help_text=None, error=None, field_id: str | None = None, **props
+):
+    field_id = field_id or f"field-{name}"
+    control = rx.el.textarea(name=name, id=field_id, class_name="grove-textarea", **props)
+    return _field(control, field_id=field_id, label=label, help_text=help_text, error=error)

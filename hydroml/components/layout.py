@@ -22,20 +22,26 @@ def breadcrumb(crumbs: Sequence[Crumb]) -> rx.Component:
     return rx.el.nav(*items, class_name="grove-breadcrumb", aria_label="Breadcrumb")
 
 
-def tabs(items: Sequence[tuple[str, str]], active: str, *, label: str = "Sections") -> rx.Component:
-    """Links styled as tabs; `active` is the href of the current one."""
+def tabs(
+    items: Sequence[tuple[str, object]],
+    active: str,
+    *,
+    label: str = "Sections",
+    class_name: str = "grove-headbar-tabs",
+) -> rx.Component:
+    """Links styled as tabs. `items` are (label, href); `active` is the label of the current tab."""
     return rx.el.nav(
         *[
             rx.link(
                 text,
                 href=href,
                 class_name="grove-tab",
-                aria_current="page" if href == active else None,
+                aria_current="page" if text == active else None,
                 id=f"tab-{text.lower().replace(' ', '-')}",
             )
             for text, href in items
         ],
-        class_name="grove-headbar-tabs",
+        class_name=class_name,
         aria_label=label,
     )
 

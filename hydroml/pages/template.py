@@ -10,7 +10,12 @@ from hydroml.components import headbar, icon_button, page_frame, tabs
 from hydroml.components.layout import Crumb
 from hydroml.state.auth import AuthState
 
-MAIN_TABS: list[tuple[str, str]] = [("Dashboard", "/"), ("Account", "/account"), ("Help", "/help")]
+MAIN_TABS: list[tuple[str, str]] = [
+    ("Dashboard", "/"),
+    ("Projects", "/projects"),
+    ("Account", "/account"),
+    ("Help", "/help"),
+]
 
 
 def _theme_toggle() -> rx.Component:
@@ -62,7 +67,7 @@ def app_page(
             head = headbar(
                 crumbs=[("Home", "/"), *crumbs] if route != "/" else [("Home", None)],
                 actions=[_theme_toggle(), _user_menu()],
-                tab_row=tabs(MAIN_TABS, tab or route),
+                tab_row=tabs(MAIN_TABS, tab or title),
             )
             return page_frame(
                 head,

@@ -347,3 +347,10 @@ def reset_password(username: str, new_password: str) -> None:
         user.password_hash = _hasher.hash(new_password)
         db.add(user)
         _revoke_all(db, user.id)
+
+
+def find_user(username: str) -> UserInfo | None:
+    """Look a user up by name (case-insensitive); for administration and seeding, not for sign-in."""
+    with session_scope() as db:
+        user = _find_user(db, username)
+        return _info(user) if user else None

@@ -114,11 +114,15 @@ def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
         shots.mkdir(parents=True)
         yield ServedApp(name, url, env, shots)
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=20)
+                break
+            except ProcessLookupError:
+                break
+            except subprocess.TimeoutExpired:
+                continue
         (OUTPUT / f"{name}-server.log").parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(log, OUTPUT / f"{name}-server.log")
 

@@ -1,0 +1,544 @@
+"""Data sources: staged uploads, preview, import as immutable versions, quality report, paging, download.
+
+Storage (under the data dir):
+    uploads/<upload_id>/<file>            staged upload + owner.json (who may use it), removed after import
+    datasources/<data_source_id>/v<N>/    data.parquet, original/<file>, quality.json (cache)
+Every entry point takes the acting user first and checks the project role: viewers read, editors change.
+A data source id that is not linked to a project the user belongs to is "not found".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pandas as pd
+from sqlmodel import Session, col, func, select
+
+from hydroml.db import session_scope, utcnow
+from hydroml.models import DataSource, DataSourceVersion, ProjectDataSource
+from hydroml.services import ingest, quality, tables
+from hydroml.services.auth import UserInfo, as_utc
+from hydroml.services.errors import InvalidInput, NotFound
+from hydroml.services.projects import DATA_SOURCE_ROLES, parse_id, require_role
+from hydroml.settings import get_settings
+
+NAME_MAX = 200
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class DataSourceInfo:
+    id: uuid.UUID
+    name: str
+    description: str
+    kind: str
+    role: str  # its role in the project it was read through
+    version: int
+    rows: int
+    columns: int
+    size_bytes: int
+    original_filename: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: int
+    rows: int
+    columns: int
+    size_bytes: int
+    sha256: str
+    original_filename: str | None
+    created_at: datetime
+    columns_spec: list[dict]
+    import_settings: dict
+    parent_version_id: uuid.UUID | None
+    has_recipe: bool
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    id: str
+    original_name: str
+    size_bytes: int
+
+
+# ---------------------------------------------------------------- paths
+
+
+def _data_dir() -> Path:
+    return get_settings().data_dir
+
+
+def _source_dir(data_source_id: uuid.UUID) -> Path:
+    return _data_dir() / "datasources" / str(data_source_id)
+
+
+def _abs(relative: str) -> Path:
+    return _data_dir() / relative
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(_data_dir()))
+
+
+# ---------------------------------------------------------------- lookups
+
+
+def _validate_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput("name", "Give the data source a name.")
+    if len(name) > NAME_MAX:
+        raise InvalidInput("name", f"Names can be at most {NAME_MAX} characters long.")
+    return name
+
+
+def _linked(db: Session, project_id: uuid.UUID, data_source_id: uuid.UUID | str) -> tuple[DataSource, str]:
+    ds_id = parse_id(data_source_id, "Data source")
+    row = db.exec(
+        select(DataSource, ProjectDataSource.role)
+        .join(ProjectDataSource, ProjectDataSource.data_source_id == DataSource.id)
+        .where(ProjectDataSource.project_id == project_id, DataSource.id == ds_id)
+    ).first()
+    if row is None:
+        raise NotFound("Data source not found.")
+    return row[0], row[1]
+
+
+def _version(db: Session, source: DataSource, version: int | None = None) -> DataSourceVersion:
+    number = version or source.current_version
+    found = db.exec(
+        select(DataSourceVersion).where(
+            DataSourceVersion.data_source_id == source.id, DataSourceVersion.version == number
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"Version {number} of this data source does not exist.")
+    return found
+
+
+def _info(source: DataSource, role: str, version: DataSourceVersion | None) -> DataSourceInfo:
+    return DataSourceInfo(
+        id=source.id,
+        name=source.name,
+        description=source.description,
+        kind=source.kind,
+        role=role,
+        version=source.current_version,
+        rows=version.row_count if version else 0,
+        columns=version.column_count if version else 0,
+        size_bytes=version.size_bytes if version else 0,
+        original_filename=version.original_filename if version else None,
+        updated_at=as_utc(source.updated_at),
+    )
+
+
+def _version_info(version: DataSourceVersion) -> VersionInfo:
+    return VersionInfo(
+        version=version.version,
+        rows=version.row_count,
+        columns=version.column_count,
+        size_bytes=version.size_bytes,
+        sha256=version.sha256,
+        original_filename=version.original_filename,
+        created_at=as_utc(version.created_at),
+        columns_spec=json.loads(version.columns_json),
+        import_settings=json.loads(version.import_settings_json or "{}"),
+        parent_version_id=version.parent_version_id,
+        has_recipe=version.recipe_json is not None,
+    )
+
+
+# ---------------------------------------------------------------- staging and preview
+
+
+def stage_upload(actor: UserInfo, project_id, source: BinaryIO, filename: str) -> StagedUpload:
+    """Stream an uploaded file to the staging folder (editor). Enforces HYDROML_MAX_UPLOAD_MB while copying."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        project = member.project_id
+    settings = get_settings()
+    staged = ingest.stage_upload(
+        source, filename, settings.data_dir / "uploads", max_bytes=settings.max_upload_mb * 1024 * 1024
+    )
+    upload_id = staged.path.parent.name
+    (staged.path.parent / "owner.json").write_text(
+        json.dumps({"user_id": str(actor.id), "project_id": str(project), "file": staged.path.name})
+    )
+    return StagedUpload(upload_id, staged.original_name, staged.size_bytes)
+
+
+def _staged_file(actor: UserInfo, project_id: uuid.UUID, upload_id: str) -> tuple[Path, str]:
+    try:
+        uuid.UUID(str(upload_id))  # only a well-formed id can name a folder (no path tricks)
+        folder = _data_dir() / "uploads" / str(upload_id)
+        meta = json.loads((folder / "owner.json").read_text())
+    except (ValueError, OSError):
+        raise NotFound("This upload has expired or does not exist. Upload the file again.") from None
+    if meta.get("user_id") != str(actor.id) or meta.get("project_id") != str(project_id):
+        raise NotFound("This upload has expired or does not exist. Upload the file again.")
+    return folder / meta["file"], meta["file"]
+
+
+def discard_upload(actor: UserInfo, project_id, upload_id: str) -> None:
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+    path, _ = _staged_file(actor, member.project_id, upload_id)
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def preview_upload(
+    actor: UserInfo, project_id, upload_id: str, settings: ingest.ImportSettings | None = None
+) -> ingest.Preview:
+    """Detected (or the given) settings, a type per column and the first 100 rows."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+    path, name = _staged_file(actor, member.project_id, upload_id)
+    return ingest.preview(path, settings or ingest.detect_settings(path, name))
+
+
+# ---------------------------------------------------------------- import
+
+
+def _import_version(
+    path: Path, settings: ingest.ImportSettings, target: Path, progress: Progress | None
+) -> ingest.ImportResult:
+    target.mkdir(parents=True, exist_ok=True)
+    return ingest.import_to_parquet(path, settings, target / "data.parquet", progress)
+
+
+def _add_version(
+    db: Session,
+    actor: UserInfo,
+    source: DataSource,
+    version: int,
+    result: ingest.ImportResult,
+    *,
+    original: Path | None,
+    original_name: str | None,
+    settings_json: str,
+    parent_version_id: uuid.UUID | None = None,
+    recipe_json: str | None = None,
+) -> DataSourceVersion:
+    row = DataSourceVersion(
+        data_source_id=source.id,
+        version=version,
+        parquet_path=_rel(result.parquet_path),
+        original_path=_rel(original) if original else None,
+        original_filename=original_name,
+        sha256=result.sha256,
+        row_count=result.rows,
+        column_count=len(result.columns),
+        size_bytes=result.size_bytes,
+        columns_json=json.dumps(result.columns),
+        import_settings_json=settings_json,
+        parent_version_id=parent_version_id,
+        recipe_json=recipe_json,
+        created_by=actor.id,
+    )
+    db.add(row)
+    source.current_version = version
+    source.updated_at = utcnow()
+    db.add(source)
+    return row
+
+
+def import_upload(
+    actor: UserInfo,
+    project_id,
+    upload_id: str,
+    settings: ingest.ImportSettings,
+    name: str,
+    *,
+    role: str = "primary",
+    progress: Progress | None = None,
+) -> DataSourceInfo:
+    """Import a staged upload exactly as previewed into a new data source (editor). All or nothing."""
+    name = _validate_name(name)
+    if role not in DATA_SOURCE_ROLES:
+        raise InvalidInput("role", f"The role must be one of: {', '.join(DATA_SOURCE_ROLES)}.")
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+    project = member.project_id
+    path, original_name = _staged_file(actor, project, upload_id)
+    source_id = uuid.uuid4()
+    folder = _source_dir(source_id)
+    try:
+        result = _import_version(path, settings, folder / "v1", progress)
+        original = folder / "v1" / "original" / path.name
+        original.parent.mkdir(parents=True)
+        shutil.move(str(path), original)
+        with session_scope() as db:
+            require_role(db, actor, project, "editor")
+            source = DataSource(id=source_id, name=name, kind="upload", created_by=actor.id)
+            db.add(source)
+            db.flush()
+            _add_version(
+                db,
+                actor,
+                source,
+                1,
+                result,
+                original=original,
+                original_name=original_name,
+                settings_json=settings.to_json(),
+            )
+            db.add(ProjectDataSource(project_id=project, data_source_id=source_id, role=role))
+            db.flush()
+            info = _info(
+                source,
+                role,
+                db.exec(select(DataSourceVersion).where(DataSourceVersion.data_source_id == source_id)).one(),
+            )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return info
+
+
+def import_new_version(
+    actor: UserInfo,
+    project_id,
+    data_source_id,
+    upload_id: str,
+    settings: ingest.ImportSettings,
+    *,
+    progress: Progress | None = None,
+) -> DataSourceInfo:
+    """Add a new version from a staged upload (editor); earlier versions stay available."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        next_version = source.current_version + 1
+        source_id = source.id
+    project = member.project_id
+    path, original_name = _staged_file(actor, project, upload_id)
+    folder = _source_dir(source_id) / f"v{next_version}"
+    try:
+        result = _import_version(path, settings, folder, progress)
+        original = folder / "original" / path.name
+        original.parent.mkdir(parents=True)
+        shutil.move(str(path), original)
+        with session_scope() as db:
+            require_role(db, actor, project, "editor")
+            source, role = _linked(db, project, source_id)
+            if source.current_version + 1 != next_version:
+                raise InvalidInput("file", "Someone added a version at the same time. Upload the file again.")
+            row = _add_version(
+                db,
+                actor,
+                source,
+                next_version,
+                result,
+                original=original,
+                original_name=original_name,
+                settings_json=settings.to_json(),
+            )
+            db.flush()
+            info = _info(source, role, row)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    shutil.rmtree(path.parent, ignore_errors=True)
+    return info
+
+
+def create_from_frame(
+    actor: UserInfo,
+    project_id,
+    name: str,
+    frame: pd.DataFrame,
+    *,
+    role: str = "primary",
+    description: str = "",
+) -> DataSourceInfo:
+    """A data source from an in-memory frame (demo data, and later studio results)."""
+    name = _validate_name(name)
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+    project = member.project_id
+    source_id = uuid.uuid4()
+    folder = _source_dir(source_id) / "v1"
+    folder.mkdir(parents=True)
+    try:
+        # Through the same import path as uploads, so columns, types and fingerprint are computed one way.
+        staged = folder / "frame.parquet"
+        frame.to_parquet(staged, index=False)
+        result = ingest.import_to_parquet(
+            staged, ingest.ImportSettings(format="parquet"), folder / "data.parquet"
+        )
+        staged.unlink()
+        with session_scope() as db:
+            source = DataSource(
+                id=source_id, name=name, description=description, kind="upload", created_by=actor.id
+            )
+            db.add(source)
+            db.flush()
+            row = _add_version(
+                db, actor, source, 1, result, original=None, original_name=None, settings_json="{}"
+            )
+            db.add(ProjectDataSource(project_id=project, data_source_id=source_id, role=role))
+            db.flush()
+            info = _info(source, role, row)
+    except BaseException:
+        shutil.rmtree(_source_dir(source_id), ignore_errors=True)
+        raise
+    return info
+
+
+# ---------------------------------------------------------------- reading
+
+
+def list_data_sources(actor: UserInfo, project_id) -> list[DataSourceInfo]:
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        rows = db.exec(
+            select(DataSource, ProjectDataSource.role, DataSourceVersion)
+            .join(ProjectDataSource, ProjectDataSource.data_source_id == DataSource.id)
+            .outerjoin(
+                DataSourceVersion,
+                (DataSourceVersion.data_source_id == DataSource.id)
+                & (DataSourceVersion.version == DataSource.current_version),
+            )
+            .where(ProjectDataSource.project_id == member.project_id)
+            .order_by(col(DataSource.updated_at).desc())
+        ).all()
+        return [_info(source, role, version) for source, role, version in rows]
+
+
+def get_data_source(actor: UserInfo, project_id, data_source_id) -> tuple[DataSourceInfo, list[VersionInfo]]:
+    """The data source and its versions, newest first (viewer)."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        source, role = _linked(db, member.project_id, data_source_id)
+        versions = db.exec(
+            select(DataSourceVersion)
+            .where(DataSourceVersion.data_source_id == source.id)
+            .order_by(col(DataSourceVersion.version).desc())
+        ).all()
+        current = next((v for v in versions if v.version == source.current_version), None)
+        return _info(source, role, current), [_version_info(v) for v in versions]
+
+
+def _parquet(actor: UserInfo, project_id, data_source_id, version: int | None) -> Path:
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        return _abs(_version(db, source, version).parquet_path)
+
+
+def quality_report(actor: UserInfo, project_id, data_source_id, version: int | None = None) -> dict:
+    """The quality report of a version, computed once and cached beside its Parquet file (viewer)."""
+    parquet = _parquet(actor, project_id, data_source_id, version)
+    cache = parquet.with_name("quality.json")
+    if cache.exists():
+        return json.loads(cache.read_text())
+    report = quality.quality_report(parquet)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report))
+    tmp.replace(cache)
+    return report
+
+
+def read_page(
+    actor: UserInfo,
+    project_id,
+    data_source_id,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    sort: list[tuple[str, bool]] | None = None,
+    version: int | None = None,
+) -> tables.Page:
+    parquet = _parquet(actor, project_id, data_source_id, version)
+    try:
+        return tables.read_page(parquet, offset=offset, limit=limit, sort=sort)
+    except ValueError as error:
+        raise InvalidInput("sort", str(error)) from None
+
+
+def download(
+    actor: UserInfo, project_id, data_source_id, fmt: str, version: int | None = None
+) -> tuple[str, str, Path]:
+    """(file name, media type, parquet path) for an export; the caller streams tables.export_chunks (viewer)."""
+    if fmt not in tables.EXPORT_FORMATS:
+        raise InvalidInput("format", f"Download formats are: {', '.join(tables.EXPORT_FORMATS)}.")
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        row = _version(db, source, version)
+        media_type, extension = tables.EXPORT_FORMATS[fmt]
+        stem = ingest.safe_filename(source.name).rsplit(".", 1)[0] or "data"
+        return f"{stem}-v{row.version}{extension}", media_type, _abs(row.parquet_path)
+
+
+# ---------------------------------------------------------------- changes
+
+
+def update_data_source(
+    actor: UserInfo, project_id, data_source_id, *, name: str | None = None, description: str | None = None
+) -> DataSourceInfo:
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        source, role = _linked(db, member.project_id, data_source_id)
+        if name is not None:
+            source.name = _validate_name(name)
+        if description is not None:
+            if len(description) > 2000:
+                raise InvalidInput("description", "Descriptions can be at most 2000 characters long.")
+            source.description = description.strip()
+        source.updated_at = utcnow()
+        db.add(source)
+        db.flush()
+        return _info(source, role, _version(db, source))
+
+
+def delete_data_source(actor: UserInfo, project_id, data_source_id) -> bool:
+    """Remove a data source from the project (editor). Returns True when it was deleted everywhere, False
+    when other projects still use it and it was only unlinked from this one."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        links = db.exec(select(ProjectDataSource).where(ProjectDataSource.data_source_id == source.id)).all()
+        for link in links:
+            if link.project_id == member.project_id:
+                db.delete(link)
+        if len(links) > 1:
+            return False
+        for version in db.exec(
+            select(DataSourceVersion).where(DataSourceVersion.data_source_id == source.id)
+        ):
+            db.delete(version)
+        db.flush()
+        db.delete(source)
+        source_id = source.id
+    shutil.rmtree(_source_dir(source_id), ignore_errors=True)
+    return True
+
+
+def link_data_source(actor: UserInfo, project_id, data_source_id, target_project_id, role: str) -> None:
+    """Use a data source in another project too (editor in both)."""
+    if role not in DATA_SOURCE_ROLES:
+        raise InvalidInput("role", f"The role must be one of: {', '.join(DATA_SOURCE_ROLES)}.")
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        target = require_role(db, actor, target_project_id, "editor")
+        exists = db.exec(
+            select(func.count()).where(
+                ProjectDataSource.project_id == target.project_id,
+                ProjectDataSource.data_source_id == source.id,
+            )
+        ).one()
+        if exists:
+            raise InvalidInput("project", "That project uses this data source already.")
+        db.add(ProjectDataSource(project_id=target.project_id, data_source_id=source.id, role=role))

@@ -1,0 +1,250 @@
+"""One data source: quality report, paged preview, versions, downloads, rename and delete."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from hydroml.services import datasources, projects
+from hydroml.services.errors import InvalidInput, NotFound, ServiceError
+from hydroml.state.auth import AuthState
+from hydroml.state.formatting import count, size, when
+
+PAGE_SIZES = ("25", "50", "100", "500")
+GRID_COLUMNS = 60  # a page of a very wide table must stay far below the 1 MB socket message limit
+NUMERIC = ("integer", "float")
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+@dataclasses.dataclass
+class ColumnRow:
+    """One line of the quality report, as shown."""
+
+    name: str = ""
+    dtype: str = ""
+    missing: str = ""
+    missing_pct: str = ""
+    unique: str = ""
+    detail: str = ""
+    bars: list[str] = dataclasses.field(default_factory=list)
+
+
+def _column_row(report: dict) -> ColumnRow:
+    histogram = report.get("histogram") or {}
+    counts = histogram.get("counts") or []
+    peak = max(counts) if counts else 0
+    top = report.get("top") or []
+    dt = report.get("datetime") or {}
+    if dt:
+        first, last = (str(dt.get(key) or "").replace("T00:00:00", "") for key in ("first", "last"))
+        detail = (
+            f"{first} → {last} · "
+            + (f"every {dt['frequency']}" if dt.get("frequency") else "irregular")
+            + (
+                f" · {dt.get('gaps', 0):,} gap(s), longest {dt['longest_gap']}"
+                if dt.get("gaps")
+                else " · no gaps"
+            )
+        )
+    elif report.get("dtype") in NUMERIC:
+        detail = (
+            f"min {_number(report.get('min'))} · max {_number(report.get('max'))} · "
+            f"mean {_number(report.get('mean'))} · std {_number(report.get('std'))}"
+        )
+    else:
+        detail = "top: " + ", ".join(f"{value} ({n:,})" for value, n in top[:5]) if top else ""
+    return ColumnRow(
+        name=report["name"],
+        dtype=report["dtype"],
+        missing=count(report.get("missing", 0)),
+        missing_pct=f"{report.get('missing_pct', 0):.1f}%",
+        unique=count(report.get("unique", 0)),
+        detail=detail,
+        bars=[str(round(100 * c / peak)) if peak else "0" for c in counts],
+    )
+
+
+class DataSourceState(AuthState):
+    project_id: str = ""
+    data_source_id: str = ""
+    project_name: str = ""
+    role: str = ""
+    loaded: bool = False
+    info: dict[str, str] = {}
+    versions: list[dict[str, str]] = []
+    overview: dict[str, str] = {}
+    column_reports: list[ColumnRow] = []
+    grid_columns: list[dict[str, str]] = []
+    grid_rows: list[list[str]] = []
+    hidden_columns: int = 0
+    total_rows: int = 0
+    offset: int = 0
+    page_size: int = 50
+    sort_column: str = ""
+    sort_ascending: bool = True
+    name_error: str = ""
+
+    @rx.var
+    def can_edit(self) -> bool:
+        return self.role in ("owner", "editor")
+
+    @rx.var
+    def page_label(self) -> str:
+        if self.total_rows == 0:
+            return "No rows"
+        last = min(self.offset + self.page_size, self.total_rows)
+        return f"Rows {self.offset + 1:,}–{last:,} of {self.total_rows:,}"
+
+    @rx.var
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.offset + self.page_size < self.total_rows
+
+    @rx.var
+    def download_base(self) -> str:
+        return f"/api/projects/{self.project_id}/data-sources/{self.data_source_id}/download?format="
+
+    def _ids(self):
+        user = self._require_user()
+        params = self.router.page.params
+        self.project_id = params.get("project_id", "") or self.project_id
+        self.data_source_id = params.get("data_source_id", "") or self.data_source_id
+        return user
+
+    def _load_grid(self, user) -> None:
+        sort = [(self.sort_column, self.sort_ascending)] if self.sort_column else None
+        page = datasources.read_page(
+            user, self.project_id, self.data_source_id, offset=self.offset, limit=self.page_size, sort=sort
+        )
+        self.grid_columns = [{"name": c["name"], "dtype": c["dtype"]} for c in page.columns[:GRID_COLUMNS]]
+        self.hidden_columns = max(0, len(page.columns) - GRID_COLUMNS)
+        self.grid_rows = [row[:GRID_COLUMNS] for row in page.rows]
+        self.total_rows = page.total_rows
+
+    @rx.event
+    def load(self):
+        self.loaded = False
+        self.offset, self.sort_column, self.name_error = 0, "", ""
+        try:
+            user = self._ids()
+            project = projects.get_project(user, self.project_id)
+            self.project_name, self.role = project.name, project.role
+            info, versions = datasources.get_data_source(user, self.project_id, self.data_source_id)
+            self.info = {
+                "name": info.name,
+                "description": info.description,
+                "version": str(info.version),
+                "rows": count(info.rows),
+                "columns": count(info.columns),
+                "size": size(info.size_bytes),
+                "original": info.original_filename or "",
+                "role": info.role,
+            }
+            self.versions = [
+                {
+                    "version": str(v.version),
+                    "rows": count(v.rows),
+                    "columns": count(v.columns),
+                    "created": when(v.created_at),
+                    "original": v.original_filename or ("derived" if v.has_recipe else "created in HydroML"),
+                    "sha256": v.sha256[:12],
+                }
+                for v in versions
+            ]
+            report = datasources.quality_report(user, self.project_id, self.data_source_id)
+            self.overview = {
+                "rows": count(report["rows"]),
+                "columns": count(report["columns"]),
+                "memory": size(report["memory_bytes"]),
+                "missing": count(sum(c.get("missing", 0) for c in report["column_reports"])),
+            }
+            self.column_reports = [_column_row(c) for c in report["column_reports"][:300]]
+            self._load_grid(user)
+            self.loaded = True
+        except NotFound as error:
+            return [
+                rx.toast.error(str(error)),
+                rx.redirect(f"/projects/{self.project_id}" if self.project_id else "/projects"),
+            ]
+        except ServiceError as error:
+            return self._fail(error)
+
+    def _regrid(self):
+        try:
+            self._load_grid(self._ids())
+        except ServiceError as error:
+            return self._fail(error)
+
+    @rx.event
+    def next_page(self):
+        if self.offset + self.page_size < self.total_rows:
+            self.offset += self.page_size
+        return self._regrid()
+
+    @rx.event
+    def previous_page(self):
+        self.offset = max(0, self.offset - self.page_size)
+        return self._regrid()
+
+    @rx.event
+    def set_page_size(self, value: str):
+        self.page_size = int(value) if value in PAGE_SIZES else 50
+        self.offset = 0
+        return self._regrid()
+
+    @rx.event
+    def sort_by(self, column: str):
+        """Click a header: ascending, then descending, then unsorted. The data itself never changes."""
+        if self.sort_column != column:
+            self.sort_column, self.sort_ascending = column, True
+        elif self.sort_ascending:
+            self.sort_ascending = False
+        else:
+            self.sort_column = ""
+        self.offset = 0
+        return self._regrid()
+
+    @rx.event
+    def rename(self, form_data: dict):
+        self.name_error = ""
+        try:
+            user = self._ids()
+            info = datasources.update_data_source(
+                user,
+                self.project_id,
+                self.data_source_id,
+                name=str(form_data.get("name", "")),
+                description=str(form_data.get("description", "")),
+            )
+        except InvalidInput as error:
+            self.name_error = error.message
+            return
+        except ServiceError as error:
+            return self._fail(error)
+        self.info = {**self.info, "name": info.name, "description": info.description}
+        return rx.toast.success("Data source saved.")
+
+    @rx.event
+    def delete(self):
+        try:
+            user = self._ids()
+            everywhere = datasources.delete_data_source(user, self.project_id, self.data_source_id)
+        except ServiceError as error:
+            return self._fail(error)
+        message = (
+            "Data source deleted."
+            if everywhere
+            else "Removed from this project; other projects still use it."
+        )
+        return [rx.redirect(f"/projects/{self.project_id}"), rx.toast.success(message)]
