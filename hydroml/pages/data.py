@@ -10,6 +10,7 @@ from hydroml.components import (
     form_error,
     page_header,
     progress_bar,
+    select_input,
     text_input,
     textarea_input,
 )
@@ -395,6 +396,42 @@ def _downloads() -> rx.Component:
     )
 
 
+def _link() -> rx.Component:
+    return card(
+        rx.form(
+            rx.hstack(
+                rx.el.div(
+                    rx.el.label("Project", html_for="link-project", class_name="grove-field-label"),
+                    rx.el.select(
+                        rx.foreach(
+                            DataSourceState.link_targets, lambda t: rx.el.option(t["name"], value=t["id"])
+                        ),
+                        name="project",
+                        id="link-project",
+                        class_name="grove-select",
+                    ),
+                    class_name="grove-field",
+                    style={"width": "auto"},
+                ),
+                select_input(
+                    "role",
+                    "Role there",
+                    [("primary", "Primary"), ("secondary", "Secondary"), ("reference", "Reference")],
+                    default_value="secondary",
+                    field_id="link-role",
+                ),
+                button("Use there too", type="submit", variant="secondary", id="link-submit"),
+                align="end",
+                spacing="3",
+            ),
+            form_error(DataSourceState.link_error),
+            on_submit=DataSourceState.link,
+        ),
+        title="Use in another project",
+        description="The same data, no copy: new versions show up in every project that uses it.",
+    )
+
+
 def _manage() -> rx.Component:
     return card(
         rx.form(
@@ -554,6 +591,7 @@ def data_source_page() -> rx.Component:
         ),
         versions,
         rx.cond(DataSourceState.can_edit, _manage()),
+        rx.cond(DataSourceState.link_targets.length() > 0, _link()),
         spacing="5",
         width="100%",
         align="stretch",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hydroml.db import utcnow
-from hydroml.services import auth, projects
+from hydroml.services import auth, datasources, projects
 from hydroml.services.auth import UserInfo
 
 
@@ -40,6 +40,12 @@ COUNTERS: list[Counter] = [
         "Projects",
         lambda user: projects.project_count(user.id),
         "Projects you are a member of",
+    ),
+    Counter(
+        "data_sources",
+        "Data sources",
+        lambda user: datasources.data_source_count(user.id),
+        "In your projects",
     ),
     Counter(
         "sessions",

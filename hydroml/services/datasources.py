@@ -22,7 +22,7 @@ import pandas as pd
 from sqlmodel import Session, col, func, select
 
 from hydroml.db import session_scope, utcnow
-from hydroml.models import DataSource, DataSourceVersion, ProjectDataSource
+from hydroml.models import DataSource, DataSourceVersion, Project, ProjectDataSource, ProjectMember
 from hydroml.services import ingest, quality, tables
 from hydroml.services.auth import UserInfo, as_utc
 from hydroml.services.errors import InvalidInput, NotFound
@@ -479,6 +479,35 @@ def download(
         media_type, extension = tables.EXPORT_FORMATS[fmt]
         stem = ingest.safe_filename(source.name).rsplit(".", 1)[0] or "data"
         return f"{stem}-v{row.version}{extension}", media_type, _abs(row.parquet_path)
+
+
+def data_source_count(user_id: uuid.UUID) -> int:
+    """Distinct data sources in the projects the user belongs to (for the dashboard)."""
+    with session_scope() as db:
+        return db.exec(
+            select(func.count(func.distinct(ProjectDataSource.data_source_id)))
+            .join(ProjectMember, ProjectMember.project_id == ProjectDataSource.project_id)
+            .where(ProjectMember.user_id == user_id)
+        ).one()
+
+
+def link_targets(actor: UserInfo, project_id, data_source_id) -> list[tuple[uuid.UUID, str]]:
+    """Projects (id, name) where the actor is an editor or owner and this data source is not used yet."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        used = select(ProjectDataSource.project_id).where(ProjectDataSource.data_source_id == source.id)
+        rows = db.exec(
+            select(Project.id, Project.name)
+            .join(ProjectMember, ProjectMember.project_id == Project.id)
+            .where(
+                ProjectMember.user_id == actor.id,
+                col(ProjectMember.role).in_(("owner", "editor")),
+                col(Project.id).not_in(used),
+            )
+            .order_by(func.lower(Project.name))
+        ).all()
+        return [(row[0], row[1]) for row in rows]
 
 
 # ---------------------------------------------------------------- changes

@@ -91,6 +91,8 @@ class DataSourceState(AuthState):
     sort_column: str = ""
     sort_ascending: bool = True
     name_error: str = ""
+    link_targets: list[dict[str, str]] = []
+    link_error: str = ""
 
     @rx.var
     def can_edit(self) -> bool:
@@ -171,6 +173,7 @@ class DataSourceState(AuthState):
             }
             self.column_reports = [_column_row(c) for c in report["column_reports"][:300]]
             self._load_grid(user)
+            self._load_link_targets(user)
             self.loaded = True
         except NotFound as error:
             return [
@@ -214,6 +217,30 @@ class DataSourceState(AuthState):
             self.sort_column = ""
         self.offset = 0
         return self._regrid()
+
+    def _load_link_targets(self, user) -> None:
+        targets = (
+            datasources.link_targets(user, self.project_id, self.data_source_id) if self.can_edit else []
+        )
+        self.link_targets = [{"id": str(project_id), "name": name} for project_id, name in targets]
+
+    @rx.event
+    def link(self, form_data: dict):
+        self.link_error = ""
+        try:
+            user = self._ids()
+            target = str(form_data.get("project", ""))
+            datasources.link_data_source(
+                user, self.project_id, self.data_source_id, target, str(form_data.get("role", "secondary"))
+            )
+            name = next((t["name"] for t in self.link_targets if t["id"] == target), "the project")
+            self._load_link_targets(user)
+        except InvalidInput as error:
+            self.link_error = error.message
+            return
+        except ServiceError as error:
+            return self._fail(error)
+        return rx.toast.success(f"Now also used in “{name}”.")
 
     @rx.event
     def rename(self, form_data: dict):

@@ -143,6 +143,16 @@ def test_help_page_and_demo_account_on_postgres(app_postgres_redis, page):
     expect(page.locator("#page-title")).to_have_text("Help")
     app_postgres_redis.shot(page, "10-help", full_page=True)
 
+    # make run seeded the demo project with its three data sources.
+    page.click("#tab-projects")
+    page.get_by_role("link", name="Demo catchments").click()
+    expect(page.locator("#data-sources-table tbody tr")).to_have_count(3)
+    app_postgres_redis.shot(page, "11-demo-project")
+    page.get_by_role("link", name="Daily hydro-meteorology").click()
+    expect(page.locator("#overview-rows")).to_have_text("45,655")
+    expect(page.locator("#quality-table")).to_contain_text("flow")
+    app_postgres_redis.shot(page, "12-demo-daily-data", full_page=True)
+
 
 def test_smoke_on_embedded_sqlite_default(app_sqlite, page):
     health = _health(app_sqlite)

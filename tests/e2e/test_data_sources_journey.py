@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from playwright.sync_api import expect
 from tests.e2e.test_account_journey import PASSWORD, _register, _sign_in, _sign_out
 
 pytestmark = pytest.mark.e2e
+BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
 ROWS = [
     ("0042", "Zürich Sihl", "31/12/2020", "1,5", "gut"),
@@ -98,6 +100,14 @@ def test_import_check_download_and_share_read_only(app_postgres_redis, browser, 
     assert pd.isna(downloaded["flow_m3s"][2])
     assert downloaded["remark"].tolist()[4] == "=cmd|' /C calc'!A0"
     assert pd.to_datetime(downloaded["date"]).dt.strftime("%Y-%m-%d").tolist()[0] == "2020-12-31"
+
+    # A broken file gets a clear message in the page and leaves nothing behind.
+    page.goto(f"{app.url}/projects/{project_id}/import")
+    page.locator("#data-upload input[type=file]").set_input_files(str(BAD / "binary_garbage.csv"))
+    expect(page.locator("#form-error")).to_contain_text("binary")
+    app.shot(page, "26-import-bad-file")
+    page.goto(f"{app.url}/projects/{project_id}")
+    expect(page.locator("#data-sources-table tbody tr")).to_have_count(1)
 
     # Share read-only.
     page.goto(f"{app.url}/projects/{project_id}/members")

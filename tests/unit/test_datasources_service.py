@@ -193,3 +193,24 @@ def test_create_from_frame_registers_a_readable_version(people):
         ["ST01", "12.5"],
         ["ST02", "80.0"],
     ]
+
+
+def test_link_targets_offer_only_projects_where_i_edit_and_not_yet_linked(people):
+    users, project = people
+    info = _import(users["olga"], project.id)
+    mine = projects.create_project(users["olga"], "Mine")
+    read_only = projects.create_project(users["otto"], "Otto's")
+    projects.add_member(users["otto"], read_only.id, "olga", "viewer")
+    targets = datasources.link_targets(users["olga"], project.id, info.id)
+    assert [name for _, name in targets] == ["Mine"]
+    datasources.link_data_source(users["olga"], project.id, info.id, mine.id, "secondary")
+    assert datasources.link_targets(users["olga"], project.id, info.id) == []
+
+
+def test_dashboard_counts_each_shared_data_source_once(people):
+    users, project = people
+    info = _import(users["olga"], project.id)
+    other = projects.create_project(users["olga"], "Other")
+    datasources.link_data_source(users["olga"], project.id, info.id, other.id, "reference")
+    assert datasources.data_source_count(users["olga"].id) == 1
+    assert datasources.data_source_count(users["otto"].id) == 0

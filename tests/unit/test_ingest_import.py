@@ -324,3 +324,40 @@ def test_wrong_format_choice_is_named(tmp_path):
     with pytest.raises(InvalidInput) as caught:
         preview(path, ImportSettings(format="csv"))
     assert caught.value.field == "format" and "Parquet" in caught.value.message
+
+
+def test_a_row_longer_than_a_read_block(tmp_path, small_blocks):
+    rows = [f"{i},short" for i in range(300)]
+    rows[250] = '250,"' + "long text, " * 500 + '"'  # 5.5 KB in one cell, blocks are 1 KB here
+    path = write(tmp_path, "long.csv", "id,note\n" + "\n".join(rows) + "\n")
+    result, table = imported(path)
+    assert result.rows == 300
+    assert column(table, "note")[250] == "long text, " * 500
+    assert column(table, "id") == list(range(300))
+
+
+def test_an_empty_parquet_table_keeps_its_schema(tmp_path):
+    path = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"flow": pa.array([], pa.float64())}), path)
+    result, table = imported(path)
+    assert result.rows == 0 and result.columns == [{"name": "flow", "dtype": "float"}]
+
+
+def test_parquet_values_without_a_hydroml_type_become_text(tmp_path):
+    path = tmp_path / "nested.parquet"
+    source = pa.table(
+        {
+            "values": [[1, 2], None],
+            "meta": [{"a": 1}, {"a": 2}],
+            "big": pa.array([2**63 + 5, 1], pa.uint64()),
+            "zurich": pa.array(
+                [dt.datetime(2020, 1, 1, tzinfo=dt.UTC), None], pa.timestamp("ms", "Europe/Zurich")
+            ),
+        }
+    )
+    pq.write_table(source, path)
+    result, table = imported(path)
+    assert [c["dtype"] for c in result.columns] == ["string", "string", "integer", "datetime"]
+    assert column(table, "values") == ["[1, 2]", None] and column(table, "meta") == ['{"a": 1}', '{"a": 2}']
+    assert column(table, "big") == [None, 1] and result.invalid_values["big"] == 1  # too big for int64
+    assert column(table, "zurich")[0] == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)

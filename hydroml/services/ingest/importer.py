@@ -63,7 +63,11 @@ def _dictionary_columns(sample: RawSample, plan: Plan) -> list[str]:
         present = len(arr) - arr.null_count
         if rule.dtype in ("category", "boolean") or present == 0:
             return True
-        return pc.count_distinct(arr).as_py() <= DICTIONARY_MAX_DISTINCT * present
+        try:
+            distinct = pc.count_distinct(arr).as_py()
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # nested Parquet values: stored as text
+            return True
+        return distinct <= DICTIONARY_MAX_DISTINCT * present
 
     return [
         name
@@ -165,7 +169,7 @@ def import_to_parquet(
             except NeedsTolerantRead:  # a row further down has another number of values than the header
                 temporary.unlink(missing_ok=True)
                 rows, invalid = _write(source, sample, plan, temporary, report, True)
-            if rows == 0:
+            if rows == 0 and settings.format != "parquet":  # an empty Parquet table still has a typed schema
                 raise InvalidInput(
                     "file",
                     "The file has column names but no rows of data. Add data rows and upload it again.",
