@@ -82,8 +82,9 @@ class DataImportState(AuthState):
 
     @rx.event
     def on_upload_progress(self, progress: dict):
-        self.uploading = True
-        self.upload_percent = round(float(progress.get("progress", 0)) * 100)
+        fraction = float(progress.get("progress", 0))
+        self.upload_percent = round(fraction * 100)
+        self.uploading = fraction < 1  # the last progress event can arrive after the upload was handled
 
     @rx.event
     async def handle_upload(self, files: list[rx.UploadFile]):

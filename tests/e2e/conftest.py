@@ -127,7 +127,7 @@ def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
         shutil.copy(log, OUTPUT / f"{name}-server.log")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_postgres_redis(tmp_path_factory):
     """The scaled-out configuration: PostgreSQL database and Reflex's Redis state manager."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
@@ -148,13 +148,13 @@ def app_postgres_redis(tmp_path_factory):
         drop_pg_database(PG_ADMIN_URL, db_url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_sqlite(tmp_path_factory):
     """The embedded default: SQLite under the data dir and the disk state manager."""
     yield from _serve("sqlite", tmp_path_factory.mktemp("sqlite"), {})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
