@@ -211,8 +211,24 @@ def preview_upload(
 def _import_version(
     path: Path, settings: ingest.ImportSettings, target: Path, progress: Progress | None
 ) -> ingest.ImportResult:
+    """Parquet plus its quality report, computed now so the data source page opens at once."""
     target.mkdir(parents=True, exist_ok=True)
-    return ingest.import_to_parquet(path, settings, target / "data.parquet", progress)
+    result = ingest.import_to_parquet(path, settings, target / "data.parquet", progress)
+    if progress:
+        progress(1.0, "Profiling the columns")
+    _cached_quality(result.parquet_path)
+    return result
+
+
+def _cached_quality(parquet: Path) -> dict:
+    cache = parquet.with_name("quality.json")
+    if cache.exists():
+        return json.loads(cache.read_text())
+    report = quality.quality_report(parquet)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report))
+    tmp.replace(cache)
+    return report
 
 
 def _add_version(
@@ -373,9 +389,7 @@ def create_from_frame(
         # Through the same import path as uploads, so columns, types and fingerprint are computed one way.
         staged = folder / "frame.parquet"
         frame.to_parquet(staged, index=False)
-        result = ingest.import_to_parquet(
-            staged, ingest.ImportSettings(format="parquet"), folder / "data.parquet"
-        )
+        result = _import_version(staged, ingest.ImportSettings(format="parquet"), folder, None)
         staged.unlink()
         with session_scope() as db:
             source = DataSource(
@@ -438,15 +452,7 @@ def _parquet(actor: UserInfo, project_id, data_source_id, version: int | None) -
 
 def quality_report(actor: UserInfo, project_id, data_source_id, version: int | None = None) -> dict:
     """The quality report of a version, computed once and cached beside its Parquet file (viewer)."""
-    parquet = _parquet(actor, project_id, data_source_id, version)
-    cache = parquet.with_name("quality.json")
-    if cache.exists():
-        return json.loads(cache.read_text())
-    report = quality.quality_report(parquet)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report))
-    tmp.replace(cache)
-    return report
+    return _cached_quality(_parquet(actor, project_id, data_source_id, version))
 
 
 def read_page(
