@@ -115,6 +115,7 @@ def projects_page() -> rx.Component:
                 aria_label="Search projects",
                 id="project-search",
                 width="18rem",
+                size="3",
             ),
             rx.el.select(
                 *[rx.el.option(label, value=key) for key, label in SORTS.items()],
