@@ -8,7 +8,7 @@ import json
 import reflex as rx
 
 from hydroml.services import datasources, ingest
-from hydroml.services.errors import InvalidInput, ServiceError
+from hydroml.services.errors import InvalidInput, NotSignedIn, ServiceError
 from hydroml.state.auth import AuthState
 from hydroml.state.formatting import size
 
@@ -110,6 +110,9 @@ class DataImportState(AuthState):
                 self.name = staged.original_name.rsplit(".", 1)[0]
             preview = await asyncio.to_thread(datasources.preview_upload, user, self.project_id, staged.id)
             self._show(preview)
+        except NotSignedIn as error:
+            self.upload_id = ""
+            return self._fail(error)
         except ServiceError as error:
             self.error = str(error)
             self.upload_id = ""
@@ -136,8 +139,12 @@ class DataImportState(AuthState):
             return
         self.error = ""
         raw = json.loads(self.settings_json)
-        if key in ("header_row",):
-            raw[key] = None if value in ("", "none") else int(value)
+        if key == "header_row":
+            try:
+                raw[key] = None if value in ("", "none") else max(0, int(value))
+            except ValueError:
+                self.error = "The header row must be a row number, or none."
+                return
         elif key == "skip_rows":
             try:
                 raw[key] = max(0, int(value or 0))
@@ -152,6 +159,8 @@ class DataImportState(AuthState):
             return
         try:
             self._repreview(ingest.ImportSettings.from_json(json.dumps(raw)))
+        except NotSignedIn as error:
+            return self._fail(error)
         except ServiceError as error:
             self.error = str(error)
 
@@ -164,6 +173,8 @@ class DataImportState(AuthState):
         settings.column_types = {**settings.column_types, column: dtype}
         try:
             self._repreview(settings)
+        except NotSignedIn as error:
+            return self._fail(error)
         except ServiceError as error:
             self.error = str(error)
 

@@ -136,7 +136,7 @@ class DataSourceState(AuthState):
 
     @rx.event
     def load(self):
-        self.loaded = False
+        self.loaded, self.role = False, ""
         self.offset, self.sort_column, self.name_error = 0, "", ""
         try:
             user = self._ids()
@@ -176,16 +176,17 @@ class DataSourceState(AuthState):
             self._load_link_targets(user)
             self.loaded = True
         except NotFound as error:
-            return [
-                rx.toast.error(str(error)),
-                rx.redirect(f"/projects/{self.project_id}" if self.project_id else "/projects"),
-            ]
+            back = f"/projects/{self.project_id}" if self.role else "/projects"  # my project, but not this data
+            return [rx.toast.error(str(error)), rx.redirect(back)]
         except ServiceError as error:
             return self._fail(error)
 
     def _regrid(self):
         try:
             self._load_grid(self._ids())
+        except InvalidInput as error:
+            self.sort_column = ""  # an unknown column must not stick to every later page
+            return rx.toast.error(str(error))
         except ServiceError as error:
             return self._fail(error)
 
