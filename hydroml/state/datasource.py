@@ -176,7 +176,8 @@ class DataSourceState(AuthState):
             self._load_link_targets(user)
             self.loaded = True
         except NotFound as error:
-            back = f"/projects/{self.project_id}" if self.role else "/projects"  # my project, but not this data
+            # Inside my project but not this data source: back to the project; otherwise to the list.
+            back = f"/projects/{self.project_id}" if self.role else "/projects"
             return [rx.toast.error(str(error)), rx.redirect(back)]
         except ServiceError as error:
             return self._fail(error)
