@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ def stage_upload(actor: UserInfo, project_id, source: BinaryIO, filename: str) -
         member = require_role(db, actor, project_id, "editor")
         project = member.project_id
     settings = get_settings()
+    _prune_stale_uploads(settings.data_dir / "uploads")
     staged = ingest.stage_upload(
         source, filename, settings.data_dir / "uploads", max_bytes=settings.max_upload_mb * 1024 * 1024
     )
@@ -174,6 +176,22 @@ def stage_upload(actor: UserInfo, project_id, source: BinaryIO, filename: str) -
         json.dumps({"user_id": str(actor.id), "project_id": str(project), "file": staged.path.name})
     )
     return StagedUpload(upload_id, staged.original_name, staged.size_bytes)
+
+
+STALE_UPLOAD_SECONDS = 24 * 3600
+
+
+def _prune_stale_uploads(folder: Path) -> None:
+    """Uploads previewed but never imported are removed after a day."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for entry in folder.iterdir():
+        try:
+            if entry.is_dir() and entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _staged_file(actor: UserInfo, project_id: uuid.UUID, upload_id: str) -> tuple[Path, str]:

@@ -214,3 +214,17 @@ def test_dashboard_counts_each_shared_data_source_once(people):
     datasources.link_data_source(users["olga"], project.id, info.id, other.id, "reference")
     assert datasources.data_source_count(users["olga"].id) == 1
     assert datasources.data_source_count(users["otto"].id) == 0
+
+
+def test_uploads_abandoned_for_a_day_are_removed_on_the_next_upload(people):
+    import os
+    import time
+
+    users, project = people
+    old = _upload(users["eddie"], project.id)
+    folder = get_settings().data_dir / "uploads" / old.id
+    day_ago = time.time() - datasources.STALE_UPLOAD_SECONDS - 60
+    os.utime(folder, (day_ago, day_ago))
+    fresh = _upload(users["eddie"], project.id)
+    assert not folder.exists()
+    assert (get_settings().data_dir / "uploads" / fresh.id).exists()
