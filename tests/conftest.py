@@ -91,3 +91,17 @@ def fresh_pg_url(pg_admin_url: str):
 def redis_url() -> str:
     require_service("Redis", "127.0.0.1", 6379)
     return REDIS_URL
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Still argon2id, at the lowest cost, for tests about something other than hashing (the production cost,
+    ~0.2 s a hash, would make those layers slow). tests/unit/test_auth_service.py keeps the real cost."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from hydroml.services import auth
+
+    monkeypatch.setattr(
+        auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    )

@@ -15,27 +15,18 @@ from urllib.parse import unquote
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 
 from hydroml.api import build_api
 from hydroml.api.downloads import SESSION_COOKIE
 from hydroml.api.limits import limit_uploads
 from hydroml.services import auth, datasources, projects
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_password_hashing")]
 
 PASSWORD = "river-flow-42"
 MB = 1024 * 1024
 
 # ---------------------------------------------------------------- downloads
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch):
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    )
 
 
 FRAME = pd.DataFrame(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import select
 
 from hydroml.db import session_scope
@@ -14,7 +12,7 @@ from hydroml.services.errors import Forbidden, InvalidInput, NotFound
 from hydroml.settings import get_settings
 from tests.integration.test_migrations import _upgrade_to_head
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_password_hashing")]
 PASSWORD = "river-flow-42"
 
 
@@ -23,9 +21,6 @@ def pg_app(fresh_pg_url, monkeypatch, tmp_path):
     _upgrade_to_head(fresh_pg_url)
     monkeypatch.setenv("REFLEX_DB_URL", fresh_pg_url)
     monkeypatch.setenv("HYDROML_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    )
     return fresh_pg_url
 
 

@@ -12,8 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import reflex as rx
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from reflex.istate.data import RouterData
 
 from hydroml.services import auth
@@ -35,11 +33,8 @@ def _default_account_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Still argon2id, at the lowest cost: the hashing parameters are the service tests' concern, and the
-    production cost (~0.2 s a hash) would make this layer slow."""
-    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    monkeypatch.setattr(auth, "_hasher", cheap)
+def _cheap_hashing(cheap_password_hashing) -> None:
+    """The hashing cost is the service tests' concern; this layer uses the cheap setting."""
 
 
 def open_tab(url: str = "/", token: str = "") -> rx.State:

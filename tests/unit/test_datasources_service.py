@@ -8,8 +8,6 @@ import uuid
 
 import pandas as pd
 import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 
 from hydroml.services import auth, datasources, ingest, projects, tables
 from hydroml.services.errors import Forbidden, InvalidInput, NotFound
@@ -18,11 +16,7 @@ from hydroml.settings import get_settings
 CSV = "station;date;flow\nA;31/12/2020;1,5\nA;01/01/2021;2,25\nB;02/01/2021;\n".encode("latin-1")
 
 
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    )
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import select
 
 from hydroml.db import session_scope
@@ -20,11 +18,8 @@ PASSWORD = "river-flow-42"
 
 
 @pytest.fixture(autouse=True)
-def _fast_db(app_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def _fast_db(app_db: str, cheap_password_hashing) -> str:
     """Fresh SQLite per test; cheap argon2 parameters so registering users takes milliseconds."""
-    monkeypatch.setattr(
-        auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    )
     return app_db
 
 
