@@ -13,6 +13,7 @@ from hydroml.components.layout import (
     tabs,
     with_sidebar,
 )
+from hydroml.components.table import table
 
 __all__ = [
     "auth_frame",
@@ -32,6 +33,7 @@ __all__ = [
     "password_input",
     "sidebar",
     "stat",
+    "table",
     "tabs",
     "select_input",
     "text_input",

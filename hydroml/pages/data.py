@@ -11,6 +11,7 @@ from hydroml.components import (
     page_header,
     progress_bar,
     select_input,
+    table,
     text_input,
     textarea_input,
 )
@@ -290,6 +291,17 @@ def _quality_row(column) -> rx.Component:
     )
 
 
+def _version_row(v) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td("v" + v["version"]),
+        rx.el.td(v["rows"], class_name="num"),
+        rx.el.td(v["columns"], class_name="num"),
+        rx.el.td(v["created"]),
+        rx.el.td(v["original"]),
+        rx.el.td(rx.el.code(v["sha256"]), title="SHA-256 of the stored Parquet file"),
+    )
+
+
 def _grid_header(column) -> rx.Component:
     arrow = rx.cond(
         DataSourceState.sort_column == column["name"], rx.cond(DataSourceState.sort_ascending, " ▲", " ▼"), ""
@@ -513,55 +525,23 @@ def data_source_page() -> rx.Component:
         class_name="grove-grid",
     )
     quality = card(
-        rx.el.div(
-            rx.el.table(
-                rx.el.thead(
-                    rx.el.tr(
-                        *[
-                            rx.el.th(h, class_name="num" if h in ("Missing", "%", "Unique") else None)
-                            for h in ("Column", "Type", "Missing", "%", "Unique", "Summary", "Distribution")
-                        ]
-                    )
-                ),
-                rx.el.tbody(rx.foreach(DataSourceState.column_reports, _quality_row)),
-                class_name="grove-table",
-                id="quality-table",
-            ),
-            class_name="grove-table-wrap",
+        table(
+            ("Column", "Type", "Missing", "%", "Unique", "Summary", "Distribution"),
+            DataSourceState.column_reports,
+            _quality_row,
+            table_id="quality-table",
+            numeric=("Missing", "%", "Unique"),
         ),
         title="Quality report",
         description="Computed from the stored data, nothing changed: gaps and duplicates are information.",
     )
     versions = card(
-        rx.el.div(
-            rx.el.table(
-                rx.el.thead(
-                    rx.el.tr(
-                        rx.el.th("Version"),
-                        rx.el.th("Rows", class_name="num"),
-                        rx.el.th("Columns", class_name="num"),
-                        rx.el.th("Created"),
-                        rx.el.th("Source"),
-                        rx.el.th("Fingerprint"),
-                    )
-                ),
-                rx.el.tbody(
-                    rx.foreach(
-                        DataSourceState.versions,
-                        lambda v: rx.el.tr(
-                            rx.el.td("v" + v["version"]),
-                            rx.el.td(v["rows"], class_name="num"),
-                            rx.el.td(v["columns"], class_name="num"),
-                            rx.el.td(v["created"]),
-                            rx.el.td(v["original"]),
-                            rx.el.td(rx.el.code(v["sha256"]), title="SHA-256 of the stored Parquet file"),
-                        ),
-                    )
-                ),
-                class_name="grove-table",
-                id="versions-table",
-            ),
-            class_name="grove-table-wrap",
+        table(
+            ("Version", "Rows", "Columns", "Created", "Source", "Fingerprint"),
+            DataSourceState.versions,
+            _version_row,
+            table_id="versions-table",
+            numeric=("Rows", "Columns"),
         ),
         title="Versions and lineage",
         description="Each upload is kept as its own version, with the original file it came from.",

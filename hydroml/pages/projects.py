@@ -12,6 +12,7 @@ from hydroml.components import (
     form_modal,
     page_header,
     select_input,
+    table,
     tabs,
     text_input,
     textarea_input,
@@ -63,21 +64,12 @@ def _project_row(row) -> rx.Component:
 @app_page("/projects", "Projects", crumbs=[("Projects", None)], on_load=[ProjectsState.load])
 def projects_page() -> rx.Component:
     new_button = button("New project", icon="plus", id="new-project")
-    table = rx.el.div(
-        rx.el.table(
-            rx.el.thead(
-                rx.el.tr(
-                    *[
-                        rx.el.th(h, class_name="num" if h in ("Data sources", "Members") else None)
-                        for h in ("Name", "Description", "Your role", "Data sources", "Members", "Updated")
-                    ]
-                )
-            ),
-            rx.el.tbody(rx.foreach(ProjectsState.projects, _project_row)),
-            class_name="grove-table",
-            id="projects-table",
-        ),
-        class_name="grove-table-wrap",
+    projects_table = table(
+        ("Name", "Description", "Your role", "Data sources", "Members", "Updated"),
+        ProjectsState.projects,
+        _project_row,
+        table_id="projects-table",
+        numeric=("Data sources", "Members"),
     )
     empty = rx.cond(
         ProjectsState.search != "",
@@ -128,7 +120,9 @@ def projects_page() -> rx.Component:
             class_name="grove-toolbar",
         ),
         rx.cond(
-            ProjectsState.loaded, rx.cond(ProjectsState.projects.length() > 0, table, empty), rx.spinner()
+            ProjectsState.loaded,
+            rx.cond(ProjectsState.projects.length() > 0, projects_table, empty),
+            rx.spinner(),
         ),
         width="100%",
     )
@@ -185,21 +179,12 @@ def _data_source_row(row) -> rx.Component:
     on_load=[ProjectState.load_overview],
 )
 def project_page() -> rx.Component:
-    table = rx.el.div(
-        rx.el.table(
-            rx.el.thead(
-                rx.el.tr(
-                    *[
-                        rx.el.th(h, class_name="num" if h in ("Rows", "Columns", "Size", "Version") else None)
-                        for h in ("Name", "Role", "Rows", "Columns", "Size", "Version", "Updated")
-                    ]
-                )
-            ),
-            rx.el.tbody(rx.foreach(ProjectState.data_sources, _data_source_row)),
-            class_name="grove-table",
-            id="data-sources-table",
-        ),
-        class_name="grove-table-wrap",
+    sources_table = table(
+        ("Name", "Role", "Rows", "Columns", "Size", "Version", "Updated"),
+        ProjectState.data_sources,
+        _data_source_row,
+        table_id="data-sources-table",
+        numeric=("Rows", "Columns", "Size", "Version"),
     )
     empty = empty_state(
         "No data sources yet",
@@ -216,7 +201,9 @@ def project_page() -> rx.Component:
         ),
         icon="database",
     )
-    return _project_frame("Data sources", rx.cond(ProjectState.data_sources.length() > 0, table, empty))
+    return _project_frame(
+        "Data sources", rx.cond(ProjectState.data_sources.length() > 0, sources_table, empty)
+    )
 
 
 def _member_row(row) -> rx.Component:
@@ -279,16 +266,10 @@ def members_page() -> rx.Component:
         description="Owners manage members and delete the project; editors change data; viewers only read.",
         margin_bottom="1.5rem",
     )
-    table = rx.el.div(
-        rx.el.table(
-            rx.el.thead(rx.el.tr(rx.el.th("Member"), rx.el.th("Role"), rx.el.th("Joined"), rx.el.th(""))),
-            rx.el.tbody(rx.foreach(ProjectState.members, _member_row)),
-            class_name="grove-table",
-            id="members-table",
-        ),
-        class_name="grove-table-wrap",
+    members_table = table(
+        ("Member", "Role", "Joined", ""), ProjectState.members, _member_row, table_id="members-table"
     )
-    return _project_frame("Members", rx.cond(ProjectState.is_owner, add_form), table)
+    return _project_frame("Members", rx.cond(ProjectState.is_owner, add_form), members_table)
 
 
 @app_page(
