@@ -35,6 +35,13 @@ E2E_REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + "/14"
 START_TIMEOUT_S = 420
 
 
+def pytest_configure(config):
+    # A page event may wait behind an argon2 hash on a loaded 2-core CI machine: allow 15 s, not 5.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+
+
 @dataclass
 class ServedApp:
     name: str
@@ -87,6 +94,9 @@ def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
         "REFLEX_TELEMETRY_ENABLED": "false",
         "HYDROML_DATA_DIR": str(tmp / "data"),
         "HYDROML_DEMO_PASSWORD": "catchment-e2e-pass-1",
+        # Each served app builds its own frontend: two servers sharing .web would overwrite each other's
+        # build (and its baked-in backend port), and a developer's `make run` keeps its own .web.
+        "REFLEX_WEB_WORKDIR": str(ROOT / f".web-e2e-{name}"),
         **extra_env,
     }
     for key in ("REFLEX_DB_URL", "REFLEX_REDIS_URL"):
