@@ -559,6 +559,12 @@ def data_source_page() -> rx.Component:
             ),
             actions=[rx.link(button("Back to project", variant="ghost", icon="arrow-left"), href=base)],
         ),
+        rx.cond(
+            DataSourceState.info["description"] != "",
+            rx.el.p(
+                DataSourceState.info["description"], class_name="grove-prose", id="data-source-description"
+            ),
+        ),
         overview,
         card(
             _downloads(), title="Download", description="Streamed from the server in the format you choose."

@@ -53,6 +53,7 @@ def _column_row(report: dict) -> ColumnRow:
                 if dt.get("gaps")
                 else " · no gaps"
             )
+            + (f" · {dt['duplicates']:,} repeated timestamps" if dt.get("duplicates") else "")
         )
     elif report.get("dtype") in NUMERIC:
         detail = (
