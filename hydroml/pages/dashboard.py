@@ -30,6 +30,11 @@ def dashboard() -> rx.Component:
             card(
                 rx.hstack(
                     rx.link(
+                        button("Open your projects", icon="folder-open"),
+                        href="/projects",
+                        id="quick-projects",
+                    ),
+                    rx.link(
                         button("Account settings", variant="secondary", icon="user-cog"), href="/account"
                     ),
                     rx.cond(
@@ -52,7 +57,7 @@ def dashboard() -> rx.Component:
                     wrap="wrap",
                 ),
                 title="Quick actions",
-                description="Set up your account and learn how HydroML is organised.",
+                description="Go to your projects, set up your account, or learn how HydroML is organised.",
                 width="100%",
             ),
             card(
@@ -71,7 +76,7 @@ def dashboard() -> rx.Component:
                     style={"padding_left": "1.25rem", "margin": 0},
                 ),
                 title="How HydroML works",
-                description="Projects, data sources, the Data Studio and experiments arrive in this order.",
+                description="Projects and data sources are here; the Data Studio and experiments come next.",
                 width="100%",
             ),
             spacing="5",

@@ -9,7 +9,8 @@ TOPICS = [
     ("Getting started", "#getting-started"),
     ("Your account", "#account"),
     ("Projects and roles", "#projects"),
-    ("Data and the Data Studio", "#data"),
+    ("Data sources", "#data"),
+    ("The Data Studio", "#studio"),
     ("Experiments", "#experiments"),
     ("Keyboard and accessibility", "#keyboard"),
 ]
@@ -52,13 +53,22 @@ def help_page() -> rx.Component:
                     "Projects and roles",
                     "Work is organised in projects. Each member has a role: owners manage members and can delete the "
                     "project, editors change data and run experiments, viewers read everything and change nothing.",
-                    available=False,
+                    "Add members on a project's Members tab by their user name; a project always keeps one owner.",
                 ),
                 _topic(
                     "data",
-                    "Data and the Data Studio",
-                    "Uploads are imported exactly as you confirm them; the original file is kept. The Data Studio "
-                    "records each cleaning step in a history you can undo, edit and export as a pandas script.",
+                    "Data sources",
+                    "Import data from a project's page: drop a CSV, TSV, Excel, Parquet or JSON file, check the "
+                    "detected settings and the type of each column in the preview, then import. Nothing is cleaned "
+                    "behind your back: gaps and duplicates stay, and the original file is kept.",
+                    "Each data source has a quality report (missing values, ranges, time coverage and gaps), a "
+                    "paged view, downloads as CSV, Parquet, Excel or JSON, and a history of versions.",
+                ),
+                _topic(
+                    "studio",
+                    "The Data Studio",
+                    "The Data Studio records each cleaning step in a history you can undo, edit and export as a "
+                    "pandas script.",
                     available=False,
                 ),
                 _topic(
