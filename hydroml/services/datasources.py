@@ -238,6 +238,17 @@ def _import_version(
     return result
 
 
+def _import_with_original(
+    path: Path, settings: ingest.ImportSettings, folder: Path, progress: Progress | None
+) -> tuple[ingest.ImportResult, Path]:
+    """Import a staged upload into a version folder and keep the original file beside it."""
+    result = _import_version(path, settings, folder, progress)
+    original = folder / "original" / path.name
+    original.parent.mkdir(parents=True)
+    shutil.move(str(path), original)
+    return result, original
+
+
 def _cached_quality(parquet: Path) -> dict:
     cache = parquet.with_name("quality.json")
     if cache.exists():
@@ -306,16 +317,13 @@ def import_upload(
     source_id = uuid.uuid4()
     folder = _source_dir(source_id)
     try:
-        result = _import_version(path, settings, folder / "v1", progress)
-        original = folder / "v1" / "original" / path.name
-        original.parent.mkdir(parents=True)
-        shutil.move(str(path), original)
+        result, original = _import_with_original(path, settings, folder / "v1", progress)
         with session_scope() as db:
             require_role(db, actor, project, "editor")
             source = DataSource(id=source_id, name=name, kind="upload", created_by=actor.id)
             db.add(source)
             db.flush()
-            _add_version(
+            row = _add_version(
                 db,
                 actor,
                 source,
@@ -327,11 +335,7 @@ def import_upload(
             )
             db.add(ProjectDataSource(project_id=project, data_source_id=source_id, role=role))
             db.flush()
-            info = _info(
-                source,
-                role,
-                db.exec(select(DataSourceVersion).where(DataSourceVersion.data_source_id == source_id)).one(),
-            )
+            info = _info(source, role, row)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -358,10 +362,7 @@ def import_new_version(
     path, original_name = _staged_file(actor, project, upload_id)
     folder = _source_dir(source_id) / f"v{next_version}"
     try:
-        result = _import_version(path, settings, folder, progress)
-        original = folder / "original" / path.name
-        original.parent.mkdir(parents=True)
-        shutil.move(str(path), original)
+        result, original = _import_with_original(path, settings, folder, progress)
         with session_scope() as db:
             require_role(db, actor, project, "editor")
             source, role = _linked(db, project, source_id)
