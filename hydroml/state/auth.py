@@ -59,6 +59,16 @@ class AuthState(rx.State):
         self._set_user(user)
         return user
 
+    def _route_id(self, name: str) -> str:
+        """An id from a dynamic route (/projects/[project_id]/data/[data_source_id]), read from the URL path
+        (RouterData.page is deprecated in Reflex 0.10)."""
+        parts = [part for part in self.router.url.path.split("/") if part]
+        segment = {"project_id": "projects", "data_source_id": "data"}[name]
+        for key, value in zip(parts, parts[1:], strict=False):
+            if key == segment:
+                return value
+        return ""
+
     def _sign_in_redirect(self):
         here = self.router.url.path or "/"
         return rx.redirect(f"{SIGN_IN_ROUTE}?next={quote(here)}" if here != "/" else SIGN_IN_ROUTE)

@@ -58,7 +58,7 @@ class DataImportState(AuthState):
 
     def _project(self):
         user = self._require_user()
-        self.project_id = self.router.page.params.get("project_id", "") or self.project_id
+        self.project_id = self._route_id("project_id") or self.project_id
         return user
 
     def _reset(self) -> None:

@@ -120,9 +120,8 @@ class DataSourceState(AuthState):
 
     def _ids(self):
         user = self._require_user()
-        params = self.router.page.params
-        self.project_id = params.get("project_id", "") or self.project_id
-        self.data_source_id = params.get("data_source_id", "") or self.data_source_id
+        self.project_id = self._route_id("project_id") or self.project_id
+        self.data_source_id = self._route_id("data_source_id") or self.data_source_id
         return user
 
     def _load_grid(self, user) -> None:

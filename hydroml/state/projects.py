@@ -112,7 +112,7 @@ class ProjectState(AuthState):
     def _current(self):
         """The user and the project id from the URL; loads the project (raises NotFound for outsiders)."""
         user = self._require_user()
-        project_id = self.router.page.params.get("project_id", "") or self.project_id
+        project_id = self._route_id("project_id") or self.project_id
         info = projects.get_project(user, project_id)
         self.project_id = str(info.id)
         self.name, self.description, self.role = info.name, info.description, info.role
