@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from hydroml.services import auth
@@ -43,15 +45,18 @@ class AccountState(AuthState):
         return rx.toast.success("Profile saved.")
 
     @rx.event
-    def change_password(self, form_data: dict):
+    async def change_password(self, form_data: dict):
         self.current_password_error = self.password_error = self.confirm_error = ""
         new_password = str(form_data.get("password", ""))
         try:
             self._require_user()
             if new_password != str(form_data.get("confirm", "")):
                 raise InvalidInput("confirm", "The two passwords differ. Type the same password twice.")
-            signed = auth.change_password(
-                self.session_token, str(form_data.get("current_password", "")), new_password
+            signed = await asyncio.to_thread(
+                auth.change_password,
+                self.session_token,
+                str(form_data.get("current_password", "")),
+                new_password,
             )
         except InvalidInput as error:
             setattr(self, f"{error.field}_error", error.message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from hydroml.services import auth
@@ -9,15 +11,23 @@ from hydroml.services.errors import InvalidInput, RateLimited
 from hydroml.state.auth import AuthState, safe_next
 
 
+def _register_and_sign_in(username: str, password: str, display_name: str) -> auth.SignedIn:
+    auth.register(username, password, display_name)
+    return auth.sign_in(username, password)
+
+
 class SignInState(AuthState):
     error: str = ""
     submitting: bool = False
 
     @rx.event
-    def sign_in(self, form_data: dict):
+    async def sign_in(self, form_data: dict):
         self.error = ""
         try:
-            signed = auth.sign_in(str(form_data.get("username", "")), str(form_data.get("password", "")))
+            # argon2 takes ~0.2 s on purpose: hash in a thread, not on the event loop every user shares.
+            signed = await asyncio.to_thread(
+                auth.sign_in, str(form_data.get("username", "")), str(form_data.get("password", ""))
+            )
         except (InvalidInput, RateLimited) as error:
             self.error = str(error)
             return
@@ -36,7 +46,7 @@ class RegisterState(AuthState):
         self.username_error = self.password_error = self.confirm_error = self.display_name_error = ""
 
     @rx.event
-    def register(self, form_data: dict):
+    async def register(self, form_data: dict):
         self._clear_errors()
         username = str(form_data.get("username", ""))
         password = str(form_data.get("password", ""))
@@ -44,8 +54,9 @@ class RegisterState(AuthState):
             self.confirm_error = "The two passwords differ. Type the same password twice."
             return
         try:
-            auth.register(username, password, str(form_data.get("display_name", "")))
-            signed = auth.sign_in(username, password)
+            signed = await asyncio.to_thread(
+                _register_and_sign_in, username, password, str(form_data.get("display_name", ""))
+            )
         except InvalidInput as error:
             setattr(self, f"{error.field}_error", error.message)
             return

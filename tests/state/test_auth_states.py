@@ -8,6 +8,7 @@ database, read back through `hydroml.services.auth`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
@@ -33,6 +34,11 @@ PLEASE_SIGN_IN = ("warning", "Please sign in to continue.")
 LOCKED_OUT = "Too many failed sign-ins"
 
 # ---------------------------------------------------------------- helpers
+
+
+def run(coroutine):
+    """Async handlers (they hash passwords off the event loop) run to completion here."""
+    return asyncio.run(coroutine)
 
 
 def state(root: rx.State, cls: type[rx.State]):
@@ -134,7 +140,7 @@ def test_sign_in_sets_session_cookie_and_redirects_to_next(tab, alice):
     root = tab("/signin?next=/account")
     signin = state(root, SignInState)
 
-    result = signin.sign_in({"username": "alice", "password": PASSWORD})
+    result = run(signin.sign_in({"username": "alice", "password": PASSWORD}))
 
     assert redirects(result) == ["/account"]
     token = state(root, AuthState).session_token
@@ -151,7 +157,9 @@ def test_sign_in_sets_session_cookie_and_redirects_to_next(tab, alice):
 
 def test_sign_in_without_next_redirects_home(tab, alice):
     root = tab("/signin")
-    assert redirects(state(root, SignInState).sign_in({"username": "ALICE", "password": PASSWORD})) == ["/"]
+    assert redirects(run(state(root, SignInState).sign_in({"username": "ALICE", "password": PASSWORD}))) == [
+        "/"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -170,7 +178,7 @@ def test_sign_in_ignores_offsite_next_parameter(tab, alice, next_target):
     root = tab("/signin?" + urlencode({"next": next_target}))
     assert state(root, SignInState).router.url.query_parameters["next"] == next_target
 
-    result = state(root, SignInState).sign_in({"username": "alice", "password": PASSWORD})
+    result = run(state(root, SignInState).sign_in({"username": "alice", "password": PASSWORD}))
 
     assert redirects(result) == ["/"]
     assert auth.current_user(state(root, AuthState).session_token) == alice
@@ -188,7 +196,7 @@ def test_wrong_password_shows_error_and_sets_no_token(tab, alice, form):
     root = tab("/signin?next=/account")
     signin = state(root, SignInState)
 
-    result = signin.sign_in(form)
+    result = run(signin.sign_in(form))
 
     assert events(result) == []
     assert signin.error == "Wrong user name or password."
@@ -200,7 +208,7 @@ def test_wrong_password_shows_error_and_sets_no_token(tab, alice, form):
 
 def test_empty_sign_in_form_asks_for_both_fields(tab, alice):
     signin = state(tab("/signin"), SignInState)
-    assert signin.sign_in({}) is None
+    assert run(signin.sign_in({})) is None
     assert signin.error == "Enter your user name and password."
 
 
@@ -208,9 +216,9 @@ def test_sign_in_lockout_shows_the_wait_and_refuses_the_right_password(tab, alic
     monkeypatch.setenv("HYDROML_LOGIN_MAX_FAILURES", "2")
     signin = state(tab("/signin"), SignInState)
     for _ in range(2):
-        signin.sign_in({"username": "alice", "password": "not-the-password-1"})
+        run(signin.sign_in({"username": "alice", "password": "not-the-password-1"}))
 
-    result = signin.sign_in({"username": "alice", "password": PASSWORD})
+    result = run(signin.sign_in({"username": "alice", "password": PASSWORD}))
 
     assert events(result) == []
     assert signin.error.startswith(LOCKED_OUT)
@@ -220,10 +228,10 @@ def test_sign_in_lockout_shows_the_wait_and_refuses_the_right_password(tab, alic
 
 def test_successful_sign_in_clears_the_previous_error(tab, alice):
     signin = state(tab("/signin"), SignInState)
-    signin.sign_in({"username": "alice", "password": "not-the-password-1"})
+    run(signin.sign_in({"username": "alice", "password": "not-the-password-1"}))
     assert signin.error
 
-    signin.sign_in({"username": "alice", "password": PASSWORD})
+    run(signin.sign_in({"username": "alice", "password": PASSWORD}))
 
     assert signin.error == ""
 
@@ -266,7 +274,7 @@ def test_register_reports_each_field_error(tab, alice, form, field, message_part
     root = tab("/register")
     register = state(root, RegisterState)
 
-    result = register.register(form)
+    result = run(register.register(form))
 
     assert events(result) == []
     assert message_part in getattr(register, field)
@@ -278,10 +286,10 @@ def test_register_reports_each_field_error(tab, alice, form, field, message_part
 
 def test_register_clears_errors_of_the_previous_attempt(tab, alice):
     register = state(tab("/register"), RegisterState)
-    register.register(register_form(username="Alice"))
+    run(register.register(register_form(username="Alice")))
     assert register.username_error
 
-    register.register(register_form(password="short1"))
+    run(register.register(register_form(password="short1")))
 
     assert register.username_error == ""
     assert register.password_error
@@ -291,7 +299,7 @@ def test_register_signs_in_and_redirects_home(tab, app_db):
     root = tab("/register?next=/account")
     register = state(root, RegisterState)
 
-    result = register.register(register_form(username="bob", display_name="  Bob   Builder "))
+    result = run(register.register(register_form(username="bob", display_name="  Bob   Builder ")))
 
     assert redirects(result) == ["/"]
     assert toasts(result) == [("success", "Welcome to HydroML, Bob Builder.")]
@@ -305,10 +313,10 @@ def test_register_signs_in_and_redirects_home(tab, app_db):
 
 def test_register_of_a_name_with_failed_sign_ins_signs_in_or_explains_the_lockout(tab, app_db, monkeypatch):
     monkeypatch.setenv("HYDROML_LOGIN_MAX_FAILURES", "1")
-    state(tab("/signin"), SignInState).sign_in({"username": "bob", "password": "not-the-password-1"})
+    run(state(tab("/signin"), SignInState).sign_in({"username": "bob", "password": "not-the-password-1"}))
     register = state(tab("/register"), RegisterState)
 
-    result = register.register(register_form(username="bob"))
+    result = run(register.register(register_form(username="bob")))
 
     signed_in = redirects(result) == ["/"] and auth.current_user(register.session_token) is not None
     shown = [message for _, message in toasts(result)] + [getattr(register, name) for name in ERROR_FIELDS]
@@ -439,6 +447,8 @@ def test_data_handler_with_bad_session_changes_nothing_and_redirects_to_sign_in(
     handler_state = state(root, cls)
 
     result = getattr(handler_state, handler)(*args)
+    if asyncio.iscoroutine(result):
+        result = run(result)
 
     assert redirects(result) == [target]
     assert toasts(result) == [PLEASE_SIGN_IN]
@@ -492,8 +502,10 @@ def test_change_password_keeps_this_browser_signed_in_and_signs_out_others(tab, 
     root = tab("/account", alice_token)
     account = state(root, AccountState)
 
-    result = account.change_password(
-        {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    result = run(
+        account.change_password(
+            {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
     )
 
     assert toasts(result) == [("success", "Password changed. Your other sessions are signed out.")]
@@ -542,7 +554,7 @@ def test_change_password_reports_each_field_error_and_changes_nothing(
     root = tab("/account", alice_token)
     account = state(root, AccountState)
 
-    assert account.change_password(form) is None
+    assert run(account.change_password(form)) is None
 
     assert message_part in getattr(account, field)
     errors = ("current_password_error", "password_error", "confirm_error")
