@@ -549,21 +549,22 @@ def data_source_page() -> rx.Component:
     content = rx.vstack(
         page_header(
             DataSourceState.info["name"],
-            subtitle=rx.el.span(
-                "Version ",
-                DataSourceState.info["version"],
-                " · ",
-                DataSourceState.info["size"],
-                " on disk · role ",
-                DataSourceState.info["role"],
+            subtitle=rx.el.div(
+                rx.el.div(
+                    "Version ",
+                    DataSourceState.info["version"],
+                    " · ",
+                    DataSourceState.info["size"],
+                    " on disk · role ",
+                    DataSourceState.info["role"],
+                ),
+                rx.el.div(
+                    DataSourceState.info["description"],
+                    id="data-source-description",
+                    style={"margin_top": "0.5rem", "max_width": "48rem"},
+                ),
             ),
             actions=[rx.link(button("Back to project", variant="ghost", icon="arrow-left"), href=base)],
-        ),
-        rx.cond(
-            DataSourceState.info["description"] != "",
-            rx.el.p(
-                DataSourceState.info["description"], class_name="grove-prose", id="data-source-description"
-            ),
         ),
         overview,
         card(

@@ -44,7 +44,9 @@ def _column_row(report: dict) -> ColumnRow:
     top = report.get("top") or []
     dt = report.get("datetime") or {}
     if dt:
-        first, last = (str(dt.get(key) or "").replace("T00:00:00", "") for key in ("first", "last"))
+        first, last = (
+            str(dt.get(key) or "").replace("T00:00:00", "").replace("T", " ") for key in ("first", "last")
+        )
         detail = (
             f"{first} → {last} · "
             + (f"every {dt['frequency']}" if dt.get("frequency") else "irregular")
