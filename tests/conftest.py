@@ -105,3 +105,16 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         auth, "_hasher", PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
     )
+
+
+@pytest.fixture
+def default_account_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded account defaults, whatever the developer's shell exports."""
+    for name in (
+        "HYDROML_SESSION_HOURS",
+        "HYDROML_LOGIN_MAX_FAILURES",
+        "HYDROML_LOGIN_WINDOW_MINUTES",
+        "HYDROML_DEMO_USER",
+        "HYDROML_DEMO_PASSWORD",
+    ):
+        monkeypatch.delenv(name, raising=False)

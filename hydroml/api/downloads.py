@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from hydroml.services import auth, datasources, tables
 from hydroml.services.errors import Forbidden, InvalidInput, NotFound
 
-SESSION_COOKIE = "hydroml_session"
 router = APIRouter()
 
 
@@ -19,7 +18,7 @@ router = APIRouter()
 async def download_data_source(
     request: Request, project_id: str, data_source_id: str, format: str = "csv", version: int | None = None
 ):
-    token = request.cookies.get(SESSION_COOKIE, "")
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
     user = await run_in_threadpool(auth.current_user, token)
     if user is None:
         return JSONResponse({"error": "Sign in to download data."}, status_code=401)

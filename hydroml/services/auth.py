@@ -27,6 +27,7 @@ from hydroml.models import AuthSession, LoginAttempt, User
 from hydroml.services.errors import InvalidInput, NotSignedIn, RateLimited
 from hydroml.settings import get_settings
 
+SESSION_COOKIE = "hydroml_session"  # read by the Reflex state and by the authenticated HTTP routes
 USERNAME_RULE = "3 to 32 characters: letters, digits, '.', '-' or '_', starting with a letter or digit."
 PASSWORD_RULE = "At least 10 characters, with a letter and a digit or symbol, and not your user name."
 DISPLAY_NAME_MAX = 80
@@ -262,13 +263,28 @@ def _revoke_all(db: Session, user_id: uuid.UUID) -> None:
         db.add(auth)
 
 
+def _session_user(db: Session, token: str) -> User:
+    """The user behind a live session token; NotSignedIn for an unknown, expired, revoked or forged one."""
+    found = _live_session(db, token)
+    if found is None:
+        raise NotSignedIn()
+    return found[1]
+
+
+def _update_user(token: str, **fields) -> UserInfo:
+    with session_scope() as db:
+        user = _session_user(db, token)
+        for name, value in fields.items():
+            setattr(user, name, value)
+        db.add(user)
+        db.flush()
+        return _info(user)
+
+
 def change_password(token: str, current_password: str, new_password: str) -> SignedIn:
     """Revokes every session of the user (other browsers are signed out) and opens a fresh one."""
     with session_scope() as db:
-        found = _live_session(db, token)
-        if found is None:
-            raise NotSignedIn()
-        _, user = found
+        user = _session_user(db, token)
         if not _hasher.verify((current_password or "")[:PASSWORD_MAX], user.password_hash):
             raise InvalidInput("current_password", "Your current password is not correct.")
         validate_password(new_password, user.username)
@@ -281,30 +297,13 @@ def change_password(token: str, current_password: str, new_password: str) -> Sig
 
 
 def update_profile(token: str, display_name: str) -> UserInfo:
-    shown = validate_display_name(display_name)
-    with session_scope() as db:
-        found = _live_session(db, token)
-        if found is None:
-            raise NotSignedIn()
-        user = found[1]
-        user.display_name = shown
-        db.add(user)
-        db.flush()
-        return _info(user)
+    return _update_user(token, display_name=validate_display_name(display_name))
 
 
 def set_theme(token: str, theme: str) -> UserInfo:
     if theme not in THEMES:
         raise InvalidInput("theme", f"Theme must be one of: {', '.join(THEMES)}.")
-    with session_scope() as db:
-        found = _live_session(db, token)
-        if found is None:
-            raise NotSignedIn()
-        user = found[1]
-        user.theme = theme
-        db.add(user)
-        db.flush()
-        return _info(user)
+    return _update_user(token, theme=theme)
 
 
 def active_session_count(user_id: uuid.UUID) -> int:
@@ -331,10 +330,7 @@ def ensure_demo_user() -> tuple[str, str] | None:
 
 def sign_out_everywhere(token: str) -> None:
     with session_scope() as db:
-        found = _live_session(db, token)
-        if found is None:
-            raise NotSignedIn()
-        _revoke_all(db, found[1].id)
+        _revoke_all(db, _session_user(db, token).id)
 
 
 def reset_password(username: str, new_password: str) -> None:

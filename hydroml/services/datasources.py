@@ -13,7 +13,8 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from hydroml.models import DataSource, DataSourceVersion, Project, ProjectDataSo
 from hydroml.services import ingest, quality, tables
 from hydroml.services.auth import UserInfo, as_utc
 from hydroml.services.errors import InvalidInput, NotFound
-from hydroml.services.projects import DATA_SOURCE_ROLES, parse_id, require_role
+from hydroml.services.projects import DATA_SOURCE_ROLES, parse_id, require_role, validate_description
 from hydroml.settings import get_settings
 
 NAME_MAX = 200
@@ -296,6 +297,52 @@ def _add_version(
     return row
 
 
+@contextmanager
+def _removed_on_error(folder: Path) -> Iterator[None]:
+    """All or nothing: a failure anywhere inside leaves no version folder behind."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _validate_role(role: str) -> str:
+    if role not in DATA_SOURCE_ROLES:
+        raise InvalidInput("role", f"The role must be one of: {', '.join(DATA_SOURCE_ROLES)}.")
+    return role
+
+
+def _create_source(
+    db: Session,
+    actor: UserInfo,
+    project_id: uuid.UUID,
+    source: DataSource,
+    role: str,
+    result: ingest.ImportResult,
+    *,
+    original: Path | None = None,
+    original_name: str | None = None,
+    settings_json: str = "{}",
+) -> DataSourceInfo:
+    """A new data source row with its first version, linked to the project."""
+    db.add(source)
+    db.flush()
+    row = _add_version(
+        db,
+        actor,
+        source,
+        1,
+        result,
+        original=original,
+        original_name=original_name,
+        settings_json=settings_json,
+    )
+    db.add(ProjectDataSource(project_id=project_id, data_source_id=source.id, role=role))
+    db.flush()
+    return _info(source, role, row)
+
+
 def import_upload(
     actor: UserInfo,
     project_id,
@@ -308,37 +355,28 @@ def import_upload(
 ) -> DataSourceInfo:
     """Import a staged upload exactly as previewed into a new data source (editor). All or nothing."""
     name = _validate_name(name)
-    if role not in DATA_SOURCE_ROLES:
-        raise InvalidInput("role", f"The role must be one of: {', '.join(DATA_SOURCE_ROLES)}.")
+    _validate_role(role)
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor")
     project = member.project_id
     path, original_name = _staged_file(actor, project, upload_id)
     source_id = uuid.uuid4()
-    folder = _source_dir(source_id)
-    try:
-        result, original = _import_with_original(path, settings, folder / "v1", progress)
+    with _removed_on_error(_source_dir(source_id)):
+        result, original = _import_with_original(path, settings, _source_dir(source_id) / "v1", progress)
         with session_scope() as db:
             require_role(db, actor, project, "editor")
             source = DataSource(id=source_id, name=name, kind="upload", created_by=actor.id)
-            db.add(source)
-            db.flush()
-            row = _add_version(
+            info = _create_source(
                 db,
                 actor,
+                project,
                 source,
-                1,
+                role,
                 result,
                 original=original,
                 original_name=original_name,
                 settings_json=settings.to_json(),
             )
-            db.add(ProjectDataSource(project_id=project, data_source_id=source_id, role=role))
-            db.flush()
-            info = _info(source, role, row)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     shutil.rmtree(path.parent, ignore_errors=True)
     return info
 
@@ -361,7 +399,7 @@ def import_new_version(
     project = member.project_id
     path, original_name = _staged_file(actor, project, upload_id)
     folder = _source_dir(source_id) / f"v{next_version}"
-    try:
+    with _removed_on_error(folder):
         result, original = _import_with_original(path, settings, folder, progress)
         with session_scope() as db:
             require_role(db, actor, project, "editor")
@@ -380,9 +418,6 @@ def import_new_version(
             )
             db.flush()
             info = _info(source, role, row)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     shutil.rmtree(path.parent, ignore_errors=True)
     return info
 
@@ -398,13 +433,13 @@ def create_from_frame(
 ) -> DataSourceInfo:
     """A data source from an in-memory frame (demo data, and later studio results)."""
     name = _validate_name(name)
+    _validate_role(role)
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor")
-    project = member.project_id
     source_id = uuid.uuid4()
     folder = _source_dir(source_id) / "v1"
-    folder.mkdir(parents=True)
-    try:
+    with _removed_on_error(_source_dir(source_id)):
+        folder.mkdir(parents=True)
         # Through the same import path as uploads, so columns, types and fingerprint are computed one way.
         staged = folder / "frame.parquet"
         frame.to_parquet(staged, index=False)
@@ -414,18 +449,7 @@ def create_from_frame(
             source = DataSource(
                 id=source_id, name=name, description=description, kind="upload", created_by=actor.id
             )
-            db.add(source)
-            db.flush()
-            row = _add_version(
-                db, actor, source, 1, result, original=None, original_name=None, settings_json="{}"
-            )
-            db.add(ProjectDataSource(project_id=project, data_source_id=source_id, role=role))
-            db.flush()
-            info = _info(source, role, row)
-    except BaseException:
-        shutil.rmtree(_source_dir(source_id), ignore_errors=True)
-        raise
-    return info
+            return _create_source(db, actor, member.project_id, source, role, result)
 
 
 # ---------------------------------------------------------------- reading
@@ -547,9 +571,7 @@ def update_data_source(
         if name is not None:
             source.name = _validate_name(name)
         if description is not None:
-            if len(description) > 2000:
-                raise InvalidInput("description", "Descriptions can be at most 2000 characters long.")
-            source.description = description.strip()
+            source.description = validate_description(description)
         source.updated_at = utcnow()
         db.add(source)
         db.flush()
@@ -581,8 +603,7 @@ def delete_data_source(actor: UserInfo, project_id, data_source_id) -> bool:
 
 def link_data_source(actor: UserInfo, project_id, data_source_id, target_project_id, role: str) -> None:
     """Use a data source in another project too (editor in both)."""
-    if role not in DATA_SOURCE_ROLES:
-        raise InvalidInput("role", f"The role must be one of: {', '.join(DATA_SOURCE_ROLES)}.")
+    _validate_role(role)
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor")
         source, _ = _linked(db, member.project_id, data_source_id)

@@ -13,8 +13,8 @@ import reflex as rx
 from hydroml.services import auth
 from hydroml.services.auth import UserInfo
 from hydroml.services.errors import NotSignedIn, ServiceError
+from hydroml.settings import get_settings
 
-SESSION_COOKIE = "hydroml_session"
 SIGN_IN_ROUTE = "/signin"
 
 
@@ -32,7 +32,9 @@ def safe_next(target: str | None) -> str:
 
 class AuthState(rx.State):
     # Not HttpOnly (Reflex cookies never are); the token alone is useless without the server-side row.
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="strict", max_age=14 * 24 * 3600)
+    session_token: str = rx.Cookie(
+        "", name=auth.SESSION_COOKIE, same_site="strict", max_age=get_settings().session_hours * 3600
+    )
     username: str = ""
     display_name: str = ""
     theme: str = ""  # "" until the user is known, so a saved dark theme does not flash light first

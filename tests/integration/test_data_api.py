@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hydroml.api import build_api
-from hydroml.api.downloads import SESSION_COOKIE
 from hydroml.api.limits import limit_uploads
 from hydroml.services import auth, datasources, projects
+from hydroml.services.auth import SESSION_COOKIE
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("cheap_password_hashing")]
 

@@ -21,15 +21,8 @@ PASSWORD = "river-flow-42"
 
 
 @pytest.fixture(autouse=True)
-def _default_account_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "HYDROML_SESSION_HOURS",
-        "HYDROML_LOGIN_MAX_FAILURES",
-        "HYDROML_LOGIN_WINDOW_MINUTES",
-        "HYDROML_DEMO_USER",
-        "HYDROML_DEMO_PASSWORD",
-    ):
-        monkeypatch.delenv(name, raising=False)
+def _default_account_settings(default_account_settings) -> None:
+    """This layer runs with the embedded account defaults."""
 
 
 @pytest.fixture(autouse=True)

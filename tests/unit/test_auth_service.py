@@ -22,16 +22,8 @@ WRONG = "Wrong user name or password."
 
 
 @pytest.fixture(autouse=True)
-def _accounts_env(app_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def _accounts_env(app_db: str, default_account_settings) -> str:
     """Every test gets a fresh database and the default account settings."""
-    for name in (
-        "HYDROML_SESSION_HOURS",
-        "HYDROML_LOGIN_MAX_FAILURES",
-        "HYDROML_LOGIN_WINDOW_MINUTES",
-        "HYDROML_DEMO_USER",
-        "HYDROML_DEMO_PASSWORD",
-    ):
-        monkeypatch.delenv(name, raising=False)
     return app_db
 
 
