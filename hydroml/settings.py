@@ -35,6 +35,7 @@ class Settings:
     mlflow_tracking_uri: str
     demo_username: str
     demo_password: str
+    studio_cache_mb: int
 
     @property
     def uses_redis(self) -> bool:
@@ -64,6 +65,7 @@ def get_settings() -> Settings:
         mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data_dir / 'mlflow.db'}",
         demo_username=os.environ.get("HYDROML_DEMO_USER") or "demo",
         demo_password=os.environ.get("HYDROML_DEMO_PASSWORD") or "",
+        studio_cache_mb=_int("HYDROML_STUDIO_CACHE_MB", 2048),
     )
 
 
@@ -78,6 +80,7 @@ APP_ENV_VARS = (
     "HYDROML_MAX_UPLOAD_MB",
     "HYDROML_LOGIN_MAX_FAILURES",
     "HYDROML_LOGIN_WINDOW_MINUTES",
+    "HYDROML_STUDIO_CACHE_MB",
     "HYDROML_DEMO_USER",
     "HYDROML_DEMO_PASSWORD",
     "MLFLOW_TRACKING_URI",

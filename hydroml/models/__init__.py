@@ -3,6 +3,7 @@
 from hydroml.models.base import TableBase
 from hydroml.models.datasource import DataSource, DataSourceVersion, ProjectDataSource
 from hydroml.models.project import Project, ProjectMember
+from hydroml.models.studio import StudioSession
 from hydroml.models.user import AuthSession, LoginAttempt, User
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "Project",
     "ProjectDataSource",
     "ProjectMember",
+    "StudioSession",
     "TableBase",
     "User",
 ]

@@ -31,3 +31,7 @@ class RateLimited(ServiceError):
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class Conflict(ServiceError):
+    """Someone (or another tab) changed the thing first; the caller should reload and try again."""
