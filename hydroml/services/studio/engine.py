@@ -19,7 +19,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +38,13 @@ CHECKPOINTS_PER_SESSION = 4
 class StepStatus:
     step_id: str
     state: str  # applied | off | broken | pending
-    reason: str = ""
+    reason: str = ""  # why a step is broken, or a note on an applied one (values that became missing)
     rows: int = 0
     columns: int = 0
     seconds: float = 0.0
+    # The columns and dtypes the step received: some operations write typed code (a number, a timestamp)
+    # only once they know them, so the script generator validates each step against this first.
+    input_schema: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -206,7 +209,9 @@ def materialize(
             key = keys[index + 1]
             began = time.perf_counter()
             if not step.enabled:
-                status = StepStatus(step.id, "off", rows=len(frame), columns=frame.shape[1])
+                status = StepStatus(
+                    step.id, "off", rows=len(frame), columns=frame.shape[1], input_schema=schema_of(frame)
+                )
             else:
                 frame, status = _apply_step(step, frame, ctx)
             elapsed = time.perf_counter() - began
@@ -220,33 +225,37 @@ def materialize(
 
 
 def _with_seconds(status: StepStatus, seconds: float) -> StepStatus:
-    return StepStatus(
-        status.step_id, status.state, status.reason, status.rows, status.columns, round(seconds, 4)
-    )
+    return replace(status, seconds=round(seconds, 4))
 
 
 def _apply_step(step: Step, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, StepStatus]:
+    schema = schema_of(frame)
+
+    def broken(reason: str) -> tuple[pd.DataFrame, StepStatus]:
+        return frame, StepStatus(step.id, "broken", reason, len(frame), frame.shape[1], input_schema=schema)
+
     try:
         operation = step.operation()
     except Exception as exc:  # noqa: BLE001 - an unknown op or parameter set is a broken step, not a crash
-        return frame, StepStatus(step.id, "broken", str(exc), len(frame), frame.shape[1])
-    errors = operation.validate(schema_of(frame))
+        return broken(str(exc))
+    errors = operation.validate(schema)
     if errors:
-        reason = " ".join(e.message for e in errors)
-        return frame, StepStatus(step.id, "broken", reason, len(frame), frame.shape[1])
+        return broken(" ".join(e.message for e in errors))
     try:
         result = operation.apply(frame, ctx)
     except OperationError as exc:
-        return frame, StepStatus(step.id, "broken", str(exc), len(frame), frame.shape[1])
+        return broken(str(exc))
     except Exception as exc:  # noqa: BLE001 - pandas errors on odd data: tell the user, keep the session usable
         log.exception("studio step %s (%s) failed", step.id, step.op)
-        reason = (
+        return broken(
             f"This step failed on the data: {exc}"
             if str(exc)
             else f"This step failed ({type(exc).__name__})."
         )
-        return frame, StepStatus(step.id, "broken", reason, len(frame), frame.shape[1])
-    return result, StepStatus(step.id, "applied", rows=len(result), columns=result.shape[1])
+    status = StepStatus(
+        step.id, "applied", operation.note(), len(result), result.shape[1], input_schema=schema
+    )
+    return result, status
 
 
 def apply_new_step(step: Step, frame: pd.DataFrame, ctx: Context) -> tuple[pd.DataFrame, StepStatus]:

@@ -29,7 +29,16 @@ NUMERIC = ("integer", "float")
 Schema = dict[str, str]  # column name -> dtype name, in column order
 
 # Panel groups in display order.
-GROUPS = ("Columns", "Rows", "Missing data", "Computed columns", "Text", "Time series", "Hydrology", "Structure")
+GROUPS = (
+    "Columns",
+    "Rows",
+    "Missing data",
+    "Computed columns",
+    "Text",
+    "Time series",
+    "Hydrology",
+    "Structure",
+)
 
 # Parameter kinds the form generator knows. Values in a recipe are plain JSON:
 #   column: str              columns: list[str]         text: str        integer: int      number: float
@@ -177,6 +186,10 @@ class Operation:
     def code(self) -> list[str]:
         raise NotImplementedError
 
+    def note(self) -> str:
+        """After ``apply``: what the user should know about the result (e.g. values that became missing)."""
+        return ""
+
     # ------------------------------------------------------------------ helpers
 
     def to_json(self) -> dict:
@@ -236,13 +249,22 @@ def _check_param(p: Param, value: Any, schema: Schema) -> ParamError | None:  # 
         if p.choices and (bad := [v for v in value.values() if v not in p.choices]):
             return err(f"{bad[0]!r} is not one of {', '.join(p.choices)}.")
     if p.kind == "conditions":
-        if not isinstance(value, dict) or not isinstance(value.get("rules"), list):
-            return err("add at least one condition.")
-        for rule in value["rules"]:
-            if not isinstance(rule, dict) or rule.get("column") not in schema:
-                return err(f"no column named {rule.get('column') if isinstance(rule, dict) else rule!r}.")
+        return _check_condition_columns(value, schema, err)
     if p.kind == "source" and (not isinstance(value, dict) or not value.get("data_source_id")):
         return err("choose a data source.")
+    return None
+
+
+def _check_condition_columns(value: Any, schema: Schema, err) -> ParamError | None:
+    """Every rule names an existing column; a rule may itself be a group {"combine", "rules"}."""
+    if not isinstance(value, dict) or not isinstance(value.get("rules"), list) or not value["rules"]:
+        return err("add at least one condition.")
+    for rule in value["rules"]:
+        if isinstance(rule, dict) and "rules" in rule:
+            if found := _check_condition_columns(rule, schema, err):
+                return found
+        elif not isinstance(rule, dict) or rule.get("column") not in schema:
+            return err(f"no column named {rule.get('column') if isinstance(rule, dict) else rule!r}.")
     return None
 
 
