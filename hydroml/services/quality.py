@@ -91,7 +91,7 @@ def quality_report(parquet_path: Path) -> dict:
 
     def profile(index: int) -> tuple[dict[str, Any], int]:
         column = read(index)
-        return _column_report(names[index], column, rows), int(column.nbytes)
+        return column_report(names[index], column, rows), int(column.nbytes)
 
     # Arrow and numpy release the GIL in their kernels, so columns are profiled in parallel.
     workers = max(1, min(len(names), os.cpu_count() or 1, 8))
@@ -111,7 +111,10 @@ def quality_report(parquet_path: Path) -> dict:
 # ---------------------------------------------------------------------------------------------- columns
 
 
-def _column_report(name: str, column: pa.ChunkedArray, rows: int) -> dict[str, Any]:
+def column_report(name: str, column: pa.ChunkedArray | pa.Array, rows: int) -> dict[str, Any]:
+    """The report of one column (see the module docstring); ``rows``: the table's row count."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column], column.type)
     kind = dtype_name(column.type)
     if kind == "category":  # chunks may carry different dictionaries: decode each one
         value_type = column.type.value_type
@@ -143,6 +146,9 @@ def _column_report(name: str, column: pa.ChunkedArray, rows: int) -> dict[str, A
     else:
         report.update(_top_values(array))
     return report
+
+
+_column_report = column_report  # the former private name
 
 
 def _finite_or_none(value: Any) -> float | None:

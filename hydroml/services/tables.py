@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,7 @@ def read_page(
             )
         except duckdb.Error:  # a type DuckDB cannot read
             table = _row_group_slice(parquet, offset, limit)
-    cells = [_display_strings(table.column(i), field.type) for i, field in enumerate(schema)]
-    rows = [list(row) for row in zip(*cells, strict=True)] if cells else [[] for _ in range(table.num_rows)]
+    rows = display_rows(table, [field.type for field in schema])
     return Page(columns=columns, rows=rows, total_rows=total, offset=offset)
 
 
@@ -146,6 +145,17 @@ def _query(path: Path, query: str, limit: int, offset: int) -> pa.Table:
 
 
 # --------------------------------------------------------------------------------------- display strings
+
+
+def display_rows(table: pa.Table, types: Sequence[pa.DataType] | None = None) -> list[list[str]]:
+    """The cells of ``table`` as display strings, row by row, formatted as in `read_page`.
+
+    ``types``: each column's type at its source (e.g. the Parquet schema, when the table came back from DuckDB with
+    other types); by default the table's own types. Meant for page-sized tables (a few hundred rows).
+    """
+    types = list(types) if types is not None else [field.type for field in table.schema]
+    cells = [_display_strings(table.column(i), arrow_type) for i, arrow_type in enumerate(types)]
+    return [list(row) for row in zip(*cells, strict=True)] if cells else [[] for _ in range(table.num_rows)]
 
 
 def _cut(text: str) -> str:
