@@ -24,8 +24,15 @@ import pandas as pd
 from sqlmodel import Session, col, func, select
 
 from hydroml.db import session_scope, utcnow
-from hydroml.models import DataSource, DataSourceVersion, Project, ProjectDataSource, ProjectMember
-from hydroml.services import ingest, quality, tables
+from hydroml.models import (
+    DataSource,
+    DataSourceVersion,
+    Project,
+    ProjectDataSource,
+    ProjectMember,
+    StudioSession,
+)
+from hydroml.services import ingest, quality, studio, tables
 from hydroml.services.auth import UserInfo, as_utc
 from hydroml.services.errors import InvalidInput, NotFound
 from hydroml.services.projects import DATA_SOURCE_ROLES, parse_id, require_role, validate_description
@@ -324,6 +331,8 @@ def _create_source(
     original: Path | None = None,
     original_name: str | None = None,
     settings_json: str = "{}",
+    parent_version_id: uuid.UUID | None = None,
+    recipe_json: str | None = None,
 ) -> DataSourceInfo:
     """A new data source row with its first version, linked to the project."""
     db.add(source)
@@ -337,6 +346,8 @@ def _create_source(
         original=original,
         original_name=original_name,
         settings_json=settings_json,
+        parent_version_id=parent_version_id,
+        recipe_json=recipe_json,
     )
     db.add(ProjectDataSource(project_id=project_id, data_source_id=source.id, role=role))
     db.flush()
@@ -430,8 +441,10 @@ def create_from_frame(
     *,
     role: str = "primary",
     description: str = "",
+    parent_version_id: uuid.UUID | None = None,
+    recipe_json: str | None = None,
 ) -> DataSourceInfo:
-    """A data source from an in-memory frame (demo data, and later studio results)."""
+    """A data source from an in-memory frame (demo data; studio results with their lineage: kind "derived")."""
     name = _validate_name(name)
     _validate_role(role)
     with session_scope() as db:
@@ -446,10 +459,20 @@ def create_from_frame(
         result = _import_version(staged, ingest.ImportSettings(format="parquet"), folder, None)
         staged.unlink()
         with session_scope() as db:
+            kind = "derived" if recipe_json is not None else "upload"
             source = DataSource(
-                id=source_id, name=name, description=description, kind="upload", created_by=actor.id
+                id=source_id, name=name, description=description, kind=kind, created_by=actor.id
             )
-            return _create_source(db, actor, member.project_id, source, role, result)
+            return _create_source(
+                db,
+                actor,
+                member.project_id,
+                source,
+                role,
+                result,
+                parent_version_id=parent_version_id,
+                recipe_json=recipe_json,
+            )
 
 
 # ---------------------------------------------------------------- reading
@@ -491,6 +514,36 @@ def _parquet(actor: UserInfo, project_id, data_source_id, version: int | None) -
         member = require_role(db, actor, project_id, "viewer")
         source, _ = _linked(db, member.project_id, data_source_id)
         return _abs(_version(db, source, version).parquet_path)
+
+
+@dataclass(frozen=True)
+class VersionFile:
+    """Where a version's Parquet file is, for readers that load it whole (the Data Studio)."""
+
+    data_source_id: uuid.UUID
+    name: str
+    version: int
+    version_id: uuid.UUID
+    sha256: str
+    path: Path
+    latest_version: int
+
+
+def version_file(actor: UserInfo, project_id, data_source_id, version: int | None = None) -> VersionFile:
+    """A version of a data source linked to the project (viewer); the newest when ``version`` is None."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "viewer")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        row = _version(db, source, version)
+        return VersionFile(
+            data_source_id=source.id,
+            name=source.name,
+            version=row.version,
+            version_id=row.id,
+            sha256=row.sha256,
+            path=_abs(row.parquet_path),
+            latest_version=source.current_version,
+        )
 
 
 def quality_report(actor: UserInfo, project_id, data_source_id, version: int | None = None) -> dict:
@@ -585,10 +638,20 @@ def delete_data_source(actor: UserInfo, project_id, data_source_id) -> bool:
         member = require_role(db, actor, project_id, "editor")
         source, _ = _linked(db, member.project_id, data_source_id)
         links = db.exec(select(ProjectDataSource).where(ProjectDataSource.data_source_id == source.id)).all()
+        # This project's studio sessions on the source go with it (other projects keep theirs).
+        sessions = db.exec(
+            select(StudioSession).where(
+                StudioSession.project_id == member.project_id, StudioSession.data_source_id == source.id
+            )
+        ).all()
+        session_ids = [s.id for s in sessions]
+        for session in sessions:
+            db.delete(session)
         for link in links:
             if link.project_id == member.project_id:
                 db.delete(link)
         if len(links) > 1:
+            studio.remove_session_files(session_ids)
             return False
         for version in db.exec(
             select(DataSourceVersion).where(DataSourceVersion.data_source_id == source.id)
@@ -597,6 +660,7 @@ def delete_data_source(actor: UserInfo, project_id, data_source_id) -> bool:
         db.flush()
         db.delete(source)
         source_id = source.id
+    studio.remove_session_files(session_ids)
     shutil.rmtree(_source_dir(source_id), ignore_errors=True)
     return True
 

@@ -21,7 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, func, select
 
 from hydroml.db import session_scope, utcnow
-from hydroml.models import DataSource, DataSourceVersion, Project, ProjectDataSource, ProjectMember, User
+from hydroml.models import (
+    DataSource,
+    DataSourceVersion,
+    Project,
+    ProjectDataSource,
+    ProjectMember,
+    StudioSession,
+    User,
+)
+from hydroml.services import studio
 from hydroml.services.auth import UserInfo, as_utc, normalize_username
 from hydroml.services.errors import Forbidden, InvalidInput, NotFound
 from hydroml.settings import get_settings
@@ -334,6 +343,8 @@ def delete_project(actor: UserInfo, project_id: uuid.UUID | str) -> DeletionImpa
         pid = member.project_id
         _lock_project(db, pid)
         exclusive, shared, members = _impact(db, pid)
+        session_ids = list(db.exec(select(StudioSession.id).where(StudioSession.project_id == pid)).all())
+        db.exec(delete(StudioSession).where(StudioSession.project_id == pid))
         db.exec(delete(ProjectDataSource).where(ProjectDataSource.project_id == pid))
         if exclusive:
             # Versions may point at each other (parent_version_id): clear that first, then delete.
@@ -347,6 +358,7 @@ def delete_project(actor: UserInfo, project_id: uuid.UUID | str) -> DeletionImpa
         db.exec(delete(ProjectMember).where(ProjectMember.project_id == pid))
         db.exec(delete(Project).where(Project.id == pid))
         impact = DeletionImpact(len(exclusive), len(shared), members)
+    studio.remove_session_files(session_ids)
     root = get_settings().data_dir / "datasources"
     for data_source_id in exclusive:
         shutil.rmtree(root / str(data_source_id), ignore_errors=True)
