@@ -5,12 +5,14 @@ from fastapi import FastAPI
 from hydroml.api.downloads import router as downloads_router
 from hydroml.api.health import router as health_router
 from hydroml.api.limits import limit_uploads
+from hydroml.api.studio import router as studio_router
 
 
 def build_api() -> FastAPI:
     api = FastAPI(title="HydroML API", docs_url=None, redoc_url=None, openapi_url=None)
     api.include_router(health_router)
     api.include_router(downloads_router)
+    api.include_router(studio_router)
     return api
 
 

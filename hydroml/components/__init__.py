@@ -1,6 +1,15 @@
 """Grove: HydroML's component library. Pure functions returning rx.Component; no business logic."""
 
-from hydroml.components.core import badge, button, card, empty_state, icon_button, progress_bar, stat
+from hydroml.components.core import (
+    badge,
+    button,
+    card,
+    download_button,
+    empty_state,
+    icon_button,
+    progress_bar,
+    stat,
+)
 from hydroml.components.feedback import confirm_modal, form_error, form_modal
 from hydroml.components.forms import password_input, select_input, text_input, textarea_input
 from hydroml.components.layout import (
@@ -22,6 +31,7 @@ __all__ = [
     "button",
     "card",
     "confirm_modal",
+    "download_button",
     "empty_state",
     "form_error",
     "form_modal",

@@ -41,6 +41,12 @@ def button(
     )
 
 
+def download_button(label, url, *, variant: ButtonVariant = "secondary", **props) -> rx.Component:
+    """A button that downloads from an HTTP route of ours. A plain <a> would be taken over by the client-side
+    router (which knows no /api pages), so the browser is asked to download the URL directly."""
+    return button(label, variant=variant, icon="download", size="1", on_click=rx.download(url=url), **props)
+
+
 def icon_button(icon: str, *, label: str, variant: ButtonVariant = "ghost", **props) -> rx.Component:
     """Icon-only button; `label` becomes the aria-label and tooltip (icons alone say nothing to a screen reader)."""
     style = _BUTTON_STYLE[variant]

@@ -1,3 +1,3 @@
 """One module per route. Importing this package registers every page."""
 
-from hydroml.pages import account, dashboard, data, help, projects, signin  # noqa: F401
+from hydroml.pages import account, dashboard, data, help, projects, signin, studio  # noqa: F401

@@ -7,6 +7,7 @@ from hydroml.components import (
     button,
     card,
     confirm_modal,
+    download_button,
     form_error,
     page_header,
     progress_bar,
@@ -19,6 +20,7 @@ from hydroml.pages.template import app_page
 from hydroml.services.ingest import TYPES
 from hydroml.state.data_import import UPLOAD_ID, DataImportState
 from hydroml.state.datasource import PAGE_SIZES, DataSourceState
+from hydroml.state.studio_sessions import StudioSessionsState
 
 ACCEPT = {
     "text/csv": [".csv", ".tsv", ".txt"],
@@ -395,12 +397,7 @@ def _downloads() -> rx.Component:
     links = [("CSV", "csv"), ("Parquet", "parquet"), ("Excel", "excel"), ("JSON", "json")]
     return rx.hstack(
         *[
-            rx.el.a(
-                button(label, variant="secondary", icon="download", size="1"),
-                href=DataSourceState.download_base + fmt,
-                download=True,
-                id=f"download-{fmt}",
-            )
+            download_button(label, DataSourceState.download_base + fmt, id=f"download-{fmt}")
             for label, fmt in links
         ],
         spacing="2",
@@ -494,12 +491,94 @@ def _manage() -> rx.Component:
     )
 
 
+def _studio_session_row(row) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td(rx.link(row.name, href=row.href, class_name="studio-session-link")),
+        rx.el.td(row.steps),
+        rx.el.td(row.version, class_name="num"),
+        rx.el.td(row.author),
+        rx.el.td(row.updated),
+        rx.el.td(
+            rx.cond(
+                DataSourceState.can_edit,
+                rx.hstack(
+                    rx.popover.root(
+                        rx.popover.trigger(button("Rename", variant="ghost", size="1")),
+                        rx.popover.content(
+                            rx.el.form(
+                                rx.el.input(type="hidden", name="id", value=row.id),
+                                rx.el.input(
+                                    name="name",
+                                    default_value=row.name,
+                                    class_name="grove-input",
+                                    aria_label="Session name",
+                                ),  # fmt: skip
+                                button("Save", size="1", type="submit"),
+                                on_submit=StudioSessionsState.rename_session,
+                                class_name="studio-inline",
+                            )
+                        ),
+                    ),
+                    button(
+                        "Duplicate",
+                        variant="ghost",
+                        size="1",
+                        on_click=StudioSessionsState.duplicate_session(row.id),
+                    ),
+                    confirm_modal(
+                        button("Delete", variant="ghost", size="1"),
+                        title="Delete this studio session?",
+                        description="Its history of steps is removed. The data source itself is not changed.",
+                        confirm_label="Delete session",
+                        on_confirm=StudioSessionsState.delete_session(row.id),
+                        test_id="delete-session",
+                    ),
+                    spacing="1",
+                ),
+            )
+        ),
+    )
+
+
+def _studio_sessions() -> rx.Component:
+    return card(
+        rx.cond(
+            StudioSessionsState.session_rows.length() > 0,
+            table(
+                ("Session", "Where", "Version", "Started by", "Changed", ""),
+                StudioSessionsState.session_rows,
+                _studio_session_row,
+                table_id="sessions-table",
+                numeric=("Version",),
+            ),
+            rx.el.p(
+                "No sessions yet. Open the Data Studio to clean and reshape this data; every step is kept.",
+                class_name="grove-field-help",
+            ),
+        ),
+        form_error(StudioSessionsState.sessions_error),
+        rx.cond(
+            DataSourceState.can_edit,
+            button(
+                "New studio session",
+                icon="wand-sparkles",
+                on_click=StudioSessionsState.new_session,
+                id="new-session",
+                margin_top="0.75rem",
+            ),  # fmt: skip
+        ),
+        title="Data Studio sessions",
+        description="Named, lasting histories of cleaning steps over this data. Resume any of them.",
+        id="studio-sessions",
+    )
+
+
 @app_page(
     "/projects/[project_id]/data/[data_source_id]",
     "Data source",
     crumbs=[("Projects", "/projects"), (DataSourceState.project_name, None)],
     tab="Projects",
-    on_load=[DataSourceState.load],
+    on_load=[DataSourceState.load, StudioSessionsState.load_sessions],
 )
 def data_source_page() -> rx.Component:
     base = "/projects/" + DataSourceState.project_id
@@ -570,6 +649,7 @@ def data_source_page() -> rx.Component:
         card(
             _downloads(), title="Download", description="Streamed from the server in the format you choose."
         ),
+        _studio_sessions(),
         quality,
         card(
             _grid(),

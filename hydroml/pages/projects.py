@@ -147,7 +147,12 @@ def _project_frame(active: str, *content: rx.Component) -> rx.Component:
         rx.box(
             page_header(ProjectState.name, subtitle=ProjectState.description, actions=actions),
             tabs(
-                [("Data sources", base), ("Members", base + "/members"), ("Settings", base + "/settings")],
+                [
+                    ("Data sources", base),
+                    ("Studio sessions", base + "/studio"),
+                    ("Members", base + "/members"),
+                    ("Settings", base + "/settings"),
+                ],
                 active,
                 label="Project sections",
                 class_name="grove-section-tabs",
@@ -203,6 +208,41 @@ def project_page() -> rx.Component:
     )
     return _project_frame(
         "Data sources", rx.cond(ProjectState.data_sources.length() > 0, sources_table, empty)
+    )
+
+
+def _session_row(row) -> rx.Component:
+    return rx.el.tr(
+        rx.el.td(rx.link(row["name"], href=row["href"])),
+        rx.el.td(row["source"]),
+        rx.el.td(row["steps"], class_name="num"),
+        rx.el.td(row["author"]),
+        rx.el.td(row["updated"]),
+    )
+
+
+@app_page(
+    "/projects/[project_id]/studio",
+    "Studio sessions",
+    crumbs=PROJECT_CRUMBS,
+    tab="Projects",
+    on_load=[ProjectState.load_sessions],
+)
+def studio_sessions_page() -> rx.Component:
+    listing = table(
+        ("Session", "Data source", "Step", "Started by", "Changed"),
+        ProjectState.studio_sessions,
+        _session_row,
+        table_id="project-sessions-table",
+        numeric=("Step",),
+    )
+    empty = empty_state(
+        "No studio sessions yet",
+        "Open a data source and start a Data Studio session to clean and reshape it; every step is kept.",
+        icon="wand-sparkles",
+    )
+    return _project_frame(
+        "Studio sessions", rx.cond(ProjectState.studio_sessions.length() > 0, listing, empty)
     )
 
 

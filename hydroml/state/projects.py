@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from hydroml.services import datasources, projects
 from hydroml.services.errors import InvalidInput, NotFound, ServiceError
+from hydroml.services.studio import sessions
 from hydroml.state.auth import AuthState
 from hydroml.state.formatting import count, size, when
 
@@ -96,6 +99,7 @@ class ProjectState(AuthState):
     loaded: bool = False
     data_sources: list[dict[str, str]] = []
     members: list[dict[str, str]] = []
+    studio_sessions: list[dict[str, str]] = []
     member_error: str = ""
     settings_name_error: str = ""
     settings_description_error: str = ""
@@ -121,7 +125,7 @@ class ProjectState(AuthState):
 
     def _reset_project(self) -> None:
         self.project_id = self.name = self.description = self.role = ""
-        self.data_sources, self.members, self.loaded = [], [], False
+        self.data_sources, self.members, self.studio_sessions, self.loaded = [], [], [], False
 
     def _not_found(self, error: ServiceError):
         self._reset_project()
@@ -149,6 +153,29 @@ class ProjectState(AuthState):
             return self._not_found(error)
         except ServiceError as error:
             return self._fail(error)
+
+    @rx.event
+    async def load_sessions(self):
+        """The project's studio sessions, newest change first (viewer)."""
+        self._reset_project()
+        try:
+            user, project_id = self._current()
+            found = await asyncio.to_thread(sessions.list_sessions, user, project_id)
+        except NotFound as error:
+            return self._not_found(error)
+        except ServiceError as error:
+            return self._fail(error)
+        self.studio_sessions = [
+            {
+                "href": f"/projects/{project_id}/studio/{info.id}",
+                "name": info.name,
+                "source": f"{info.data_source_name} (v{info.version})",
+                "steps": f"{info.recipe.cursor} of {len(info.recipe.steps)}",
+                "author": info.created_by,
+                "updated": when(info.updated_at),
+            }
+            for info in found
+        ]
 
     @rx.event
     def load_members(self):

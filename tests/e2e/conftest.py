@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,16 @@ class ServedApp:
     url: str
     env: dict[str, str]
     shots: Path
+
+    proc: subprocess.Popen | None = None
+    start: Callable[[], None] | None = None
+    reflex: str = str(Path(os.sys.executable).parent / "reflex")
+
+    def restart(self) -> None:
+        """Stop the whole server (backend included) and start it again on the same port and data."""
+        _stop(self.proc)
+        _wait_until_down(self.url)
+        self.start()
 
     def shot(self, page, name: str, *, full_page: bool = False) -> Path:
         path = self.shots / f"{name}.png"
@@ -108,33 +119,65 @@ def _serve(name: str, tmp: Path, extra_env: dict[str, str]):
         [os.sys.executable, "-m", "hydroml.cli", "demo"], cwd=ROOT, env=env, check=True, timeout=60
     )
     log = tmp / "reflex.log"
-    with open(log, "w") as log_file:
-        proc = subprocess.Popen(
-            [reflex, "run", "--env", "prod", "--frontend-port", str(port), "--backend-port", str(port)],
+    served = ServedApp(name, url, env, OUTPUT / name)
+    served.start = lambda: _start(served, port, log)
+    try:
+        served.start()
+        shutil.rmtree(served.shots, ignore_errors=True)
+        served.shots.mkdir(parents=True)
+        yield served
+    finally:
+        _stop(served.proc)
+        (OUTPUT / f"{name}-server.log").parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, OUTPUT / f"{name}-server.log")
+
+
+def _start(served: ServedApp, port: int, log: Path) -> None:
+    with open(log, "a") as log_file:
+        served.proc = subprocess.Popen(
+            [
+                served.reflex,
+                "run",
+                "--env",
+                "prod",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+            ],
             cwd=ROOT,
-            env=env,
+            env=served.env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        _wait_until_up(url, proc, log)
-        shots = OUTPUT / name
-        shutil.rmtree(shots, ignore_errors=True)
-        shots.mkdir(parents=True)
-        yield ServedApp(name, url, env, shots)
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(timeout=20)
-                break
-            except ProcessLookupError:
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        (OUTPUT / f"{name}-server.log").parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log, OUTPUT / f"{name}-server.log")
+    _wait_until_up(served.url, served.proc, log)
+
+
+def _wait_until_down(url: str) -> None:
+    """The old server's children may still hold the port for a moment after its main process exits."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/ping", timeout=1).close()
+        except OSError:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the server at {url} did not stop")
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=20)
+            break
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @pytest.fixture(scope="session")

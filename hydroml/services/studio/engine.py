@@ -65,8 +65,15 @@ def _buffers(frame: pd.DataFrame) -> list[tuple[int, int]]:
     out = []
     for i in range(frame.shape[1]):
         values = frame.iloc[:, i]._values  # noqa: SLF001 - the backing array, not a converted copy
-        if isinstance(values, np.ndarray):
-            out.append((values.__array_interface__["data"][0], values.nbytes))
+        arrays = [values] if isinstance(values, np.ndarray) else []
+        # datetime (_ndarray), nullable numbers/booleans (_data, _mask), categories (_codes)
+        arrays += [
+            a
+            for name in ("_ndarray", "_data", "_mask", "_codes")
+            if isinstance(a := getattr(values, name, None), np.ndarray)
+        ]
+        if arrays:
+            out += [(a.__array_interface__["data"][0], a.nbytes) for a in arrays]
             continue
         chunks = getattr(getattr(values, "_pa_array", None), "chunks", None)
         if chunks is not None:
