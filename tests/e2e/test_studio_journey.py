@@ -132,7 +132,7 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
     page.click("#redo")
     expect(page.locator("#cursor")).to_have_text("5")
     expect(page.locator("#page-label")).to_have_text("Rows 1–50 of 1,500")
-    expect(page.locator("#step-6")).to_contain_text("undone")
+    expect(page.locator("#step-6 .grove-badge")).to_have_text("undone")
 
     # Edit the interpolation limit of step 4: later steps re-run, nothing is dropped.
     page.locator("#step-4").get_by_role("button", name="Edit").click()
@@ -143,7 +143,7 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
     _idle(page)
     # Turn off "negative flows" (step 2).
     page.locator("#step-2").get_by_role("button", name="Turn off").click()
-    expect(page.locator("#step-2")).to_contain_text("off")
+    expect(page.locator("#step-2 .grove-badge")).to_have_text("off")
     _idle(page)
     app.shot(page, "studio-4-edited")
     history_before, grid_before = _history(page), _grid_text(page)
@@ -183,7 +183,12 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
     subprocess.run([sys.executable, "-I", str(script), str(original), str(out)], check=True, timeout=300)
     reproduced, studio_frame = pd.read_parquet(out), pd.read_parquet(shown)
     pd.testing.assert_frame_equal(reproduced, studio_frame, check_exact=True)
-    assert len(studio_frame) == 1500 and "flow_lag3" in studio_frame.columns
+    assert len(studio_frame) == 1500 and list(studio_frame.columns) == [
+        "station_id",
+        "date",
+        "precip_mm",
+        "flow",
+    ]
     first_row = page.locator("#studio-grid tbody tr").first.locator("td").all_inner_texts()
     top = studio_frame.iloc[0]
     assert first_row[:3] == [
