@@ -136,7 +136,9 @@ def test_a_viewer_reads_but_cannot_change(team, session):  # noqa: F811
     page = studio(team, session, "vera")
     assert page.loaded and not page.can_edit and page.total_rows == 60
     result = add_drop(page, "station")
-    assert toasts(result) == [("error", "Only editors and owners can change studio sessions. Your role is viewer.")]
+    assert toasts(result) == [
+        ("error", "Only editors and owners can change studio sessions. Your role is viewer.")
+    ]
     assert sessions.get_session(team.user("alice"), team.alpha.id, session.id).revision == 1
 
 
@@ -159,4 +161,7 @@ def test_the_panels_profile_and_script_follow_the_cursor(team, session):  # noqa
     facts = dict(map(tuple, panels.profile_facts))
     assert facts["Missing"] == "1 (1.7%)" and panels.profile_column == "flow"
     drive(panels.load_script())
-    assert "# Step 1: Drop station" in panels.script_text and "df.drop(columns=['station'])" in panels.script_text
+    assert (
+        "# Step 1: Drop station" in panels.script_text
+        and "df.drop(columns=['station'])" in panels.script_text
+    )

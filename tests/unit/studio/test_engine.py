@@ -73,7 +73,9 @@ def test_cached_steps_are_not_recomputed_and_statuses_follow_the_steps(monkeypat
     steps = (new_step("drop_columns", {"columns": ["b"]}), new_step("drop_columns", {"columns": ["c"]}))
     engine.materialize("base-3", _frame, steps, Context())
     calls = []
-    monkeypatch.setattr(engine, "_apply_step", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(
+        engine, "_apply_step", lambda *a: calls.append(a) or (_ for _ in ()).throw(AssertionError)
+    )
     again = engine.materialize("base-3", lambda: pytest.fail("base reloaded"), steps, Context())
     undone = engine.materialize("base-3", lambda: pytest.fail("base reloaded"), steps[:1], Context())
     assert calls == [] and list(again.frame.columns) == ["a"] and list(undone.frame.columns) == ["a", "c"]

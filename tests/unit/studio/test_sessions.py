@@ -41,7 +41,9 @@ def test_an_editor_builds_a_recipe_and_every_change_is_saved(team):
     users, project, source = team
     info = sessions.create_session(users["eddie"], project.id, source.id)
     assert info.name == "Flows – session 1" and info.recipe.steps == () and info.revision == 1
-    state = sessions.add_step(users["eddie"], project.id, info.id, 1, "drop_columns", {"columns": ["station"]})
+    state = sessions.add_step(
+        users["eddie"], project.id, info.id, 1, "drop_columns", {"columns": ["station"]}
+    )
     assert state.info.revision == 2 and state.rows == 8 and state.columns == 2
     state = sessions.undo(users["eddie"], project.id, info.id, 2)
     assert state.info.recipe.cursor == 0 and [s.state for s in state.statuses] == ["pending"]
@@ -100,7 +102,10 @@ def test_editing_a_past_step_marks_later_steps_that_no_longer_fit(team):
     assert "'flow'" in state.statuses[1].reason
     assert len(state.info.recipe.steps) == 2  # marked, never removed
     state = sessions.toggle_step(users["eddie"], project.id, sid, 4, step_id)
-    assert [s.state for s in state.statuses] == ["off", "applied"] and list(state.schema) == ["date", "station"]
+    assert [s.state for s in state.statuses] == ["off", "applied"] and list(state.schema) == [
+        "date",
+        "station",
+    ]
 
 
 def test_the_exported_script_reproduces_the_grid_with_plain_python(team, tmp_path):
