@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from hydroml.db import utcnow
 from hydroml.services import auth, datasources, projects
 from hydroml.services.auth import UserInfo
+from hydroml.services.studio import sessions as studio_sessions
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ COUNTERS: list[Counter] = [
         "Data sources",
         lambda user: datasources.data_source_count(user.id),
         "In your projects",
+    ),
+    Counter(
+        "studio_sessions",
+        "Studio sessions",
+        lambda user: studio_sessions.session_count(user.id),
+        "Cleaning histories in your projects",
     ),
     Counter(
         "sessions",

@@ -606,6 +606,7 @@ def test_dashboard_load_fills_tiles(tab, alice, alice_token):
     assert [(tile["key"], tile["value"]) for tile in dashboard.tiles] == [
         ("projects", "0"),
         ("data_sources", "0"),
+        ("studio_sessions", "0"),
         ("sessions", "2"),
         ("member_days", "0"),
     ]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+import pandas as pd
 import pytest
 
+from hydroml.services import datasources
 from hydroml.services.studio import sessions
-from hydroml.state.studio import StudioState
+from hydroml.state.studio import COLUMN_WINDOW, StudioState
 from hydroml.state.studio_panels import StudioPanelsState
 from tests.state.test_auth_states import forged_token, redirects, state, toasts
 from tests.state.test_project_states import flows, open_page, team  # noqa: F401 - fixtures
@@ -165,3 +167,21 @@ def test_the_panels_profile_and_script_follow_the_cursor(team, session):  # noqa
         "# Step 1: Drop station" in panels.script_text
         and "df.drop(columns=['station'])" in panels.script_text
     )
+
+
+def test_a_table_of_600_columns_pages_sideways(team):  # noqa: F811
+    wide = pd.DataFrame({f"c{i:03d}": [float(i), float(i + 1)] for i in range(600)})
+    source = datasources.create_from_frame(team.user("alice"), team.alpha.id, "Wide", wide)
+    session = sessions.create_session(team.user("eddie"), team.alpha.id, source.id)
+    page = studio(team, session)
+    assert page.wide and page.total_columns == 600 and len(page.grid_columns) == COLUMN_WINDOW
+    assert (
+        page.column_label == f"Columns 1–{COLUMN_WINDOW} of 600" and len(page.grid_rows[0]) == COLUMN_WINDOW
+    )
+    drive(page.shift_columns(1))
+    assert (
+        page.grid_columns[0].name == f"c{COLUMN_WINDOW:03d}" and page.grid_rows[0][0] == f"{COLUMN_WINDOW}.0"
+    )
+    for _ in range(20):
+        drive(page.shift_columns(1))
+    assert page.grid_columns[-1].name == "c599" and page.total_rows == 2

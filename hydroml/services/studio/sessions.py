@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from hydroml.db import session_scope, utcnow
-from hydroml.models import DataSource, StudioSession, User
+from hydroml.models import DataSource, ProjectMember, StudioSession, User
 from hydroml.services import datasources, tables
 from hydroml.services.auth import UserInfo, as_utc
 from hydroml.services.errors import Conflict, InvalidInput, NotFound
@@ -501,3 +501,13 @@ def export_result(actor: UserInfo, project_id, session_id, fmt: str) -> tuple[st
     frame.to_parquet(path, index=False)
     media_type, suffix = tables.EXPORT_FORMATS[fmt]
     return f"{_filename(info.name)}_step{info.recipe.cursor}{suffix}", media_type, path
+
+
+def session_count(user_id: uuid.UUID) -> int:
+    """Studio sessions in the projects the user belongs to (for the dashboard)."""
+    with session_scope() as db:
+        return db.exec(
+            select(sa.func.count(StudioSession.id))
+            .join(ProjectMember, ProjectMember.project_id == StudioSession.project_id)
+            .where(ProjectMember.user_id == user_id)
+        ).one()

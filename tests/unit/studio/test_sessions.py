@@ -163,6 +163,7 @@ def test_rename_duplicate_list_delete(team):
     sessions.rename_session(users["eddie"], project.id, info.id, "  Cleaned   flows ")
     names = [s.name for s in sessions.list_sessions(users["vera"], project.id, source.id)]
     assert sorted(names) == ["Cleaned flows", "Cleaning (copy)"]
+    assert sessions.session_count(users["vera"].id) == 2 and sessions.session_count(users["otto"].id) == 0
     with pytest.raises(InvalidInput):
         sessions.rename_session(users["eddie"], project.id, info.id, "   ")
     sessions.delete_session(users["eddie"], project.id, info.id)
