@@ -414,9 +414,8 @@ class StudioState(AuthState):
 
     @rx.event
     async def shift_columns(self, direction: int):
-        self.column_offset = max(
-            0, min(self.column_offset + direction * COLUMN_WINDOW, self.total_columns - 1)
-        )
+        last_window = max(0, (self.total_columns - 1) // COLUMN_WINDOW * COLUMN_WINDOW)
+        self.column_offset = max(0, min(self.column_offset + direction * COLUMN_WINDOW, last_window))
         return await self._regrid()
 
     @rx.event
