@@ -157,6 +157,19 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
     assert _grid_text(page) == grid_before
     app.shot(page, "studio-5-after-restart")
 
+    # Column profile and a hydrograph of the cursor frame, drawn from server-side downsampled data.
+    page.locator("#studio-grid thead th", has_text="flow").get_by_role("button", name="profile").click()
+    expect(page.locator("#profile-facts")).to_contain_text("Missing")
+    page.click("#tab-charts")
+    page.select_option("#chart-kind", "time_series")
+    page.select_option("#chart-x", "date")
+    page.select_option("#chart-y", "flow")
+    page.select_option("#chart-group", "station_id")
+    page.click("#chart-draw")
+    expect(page.locator("#studio-chart .main-svg").first).to_be_visible()
+    page.locator("#studio-chart").scroll_into_view_if_needed()
+    app.shot(page, "studio-5b-chart")
+
     # The script, run by plain Python on the downloaded data, gives the frame the studio shows.
     page.click("#tab-code")
     page.click("#show-script")
@@ -196,6 +209,13 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
         top["date"].strftime("%Y-%m-%d"),
         repr(float(top["precip_mm"])),
     ]
+
+    # The result becomes a new data source that remembers where it came from.
+    page.fill("#save-name", "Monthly flows (cleaned)")
+    page.click("#save-result")
+    page.wait_for_url(re.compile(r"/data/[0-9a-f-]{36}$"))
+    expect(page.locator("#versions-table")).to_contain_text("derived")
+    expect(page.locator("#overview-rows")).to_have_text("1,500")
 
 
 CREATE_BIG_SESSION = """
