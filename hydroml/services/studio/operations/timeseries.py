@@ -448,8 +448,10 @@ class LagFeatures(Operation):
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         g = self.values.get("group_by")
         out = df.copy(deep=False)  # copy-on-write: only the columns this step writes are new
+        series = {}  # one grouping per column, shared by its lags (grouping dominates the cost)
         for c, k, name in self._names():
-            out[name] = by_group(df, g, c).shift(k)
+            series.setdefault(c, by_group(df, g, c))
+            out[name] = series[c].shift(k)
         return out
 
     def describe(self) -> str:
