@@ -601,6 +601,17 @@ def _profile() -> rx.Component:
     )
 
 
+def _column_choice(name: str, empty: str, label: str) -> rx.Component:
+    return rx.el.select(
+        rx.el.option(empty, value=""),
+        rx.foreach(StudioState.column_names, lambda c: rx.el.option(c, value=c)),
+        name=name,
+        class_name="grove-select studio-small",
+        aria_label=label,
+        id=f"chart-{name}",
+    )
+
+
 def _charts() -> rx.Component:
     return rx.el.div(
         rx.el.form(
@@ -611,30 +622,9 @@ def _charts() -> rx.Component:
                 aria_label="Chart type",
                 id="chart-kind",
             ),
-            rx.el.select(
-                rx.el.option("—", value=""),
-                rx.foreach(StudioState.column_names, lambda c: rx.el.option(c, value=c)),
-                name="x",
-                class_name="grove-select studio-small",
-                aria_label="Column or time axis",
-                id="chart-x",
-            ),
-            rx.el.select(
-                rx.el.option("—", value=""),
-                rx.foreach(StudioState.column_names, lambda c: rx.el.option(c, value=c)),
-                name="y",
-                class_name="grove-select studio-small",
-                aria_label="Second column (scatter y, series)",
-                id="chart-y",
-            ),
-            rx.el.select(
-                rx.el.option("no grouping", value=""),
-                rx.foreach(StudioState.column_names, lambda c: rx.el.option(c, value=c)),
-                name="group",
-                class_name="grove-select studio-small",
-                aria_label="Group by",
-                id="chart-group",
-            ),
+            _column_choice("x", "—", "Column or time axis"),
+            _column_choice("y", "—", "Second column (scatter y, series)"),
+            _column_choice("group", "no grouping", "Group by"),
             button(
                 "Draw",
                 variant="secondary",

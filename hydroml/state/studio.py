@@ -17,28 +17,13 @@ import reflex as rx
 from hydroml.services import datasources, projects
 from hydroml.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from hydroml.services.studio import forms, sessions, view
+from hydroml.services.studio.operations.rows import CONDITION_OPS  # noqa: F401 - the page's comparison list
+from hydroml.services.studio.view import FILTER_OPS
 from hydroml.state.auth import AuthState
 from hydroml.state.formatting import count
 
 PAGE_SIZES = ("25", "50", "100", "500")
 COLUMN_WINDOW = 40  # columns per grid window: wide tables page sideways instead of flooding the socket
-FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "is missing", "not missing")
-CONDITION_OPS = (
-    "=",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "between",
-    "in",
-    "not in",
-    "contains",
-    "starts with",
-    "regex",
-    "is missing",
-    "not missing",
-)
 
 
 @dataclasses.dataclass

@@ -22,7 +22,8 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hydroml.services.studio.view import NUMERIC, column_dtype, column_series, to_arrow
+from hydroml.services.studio.operations.base import dtype_of
+from hydroml.services.studio.view import NUMERIC, column_series, to_arrow
 
 FONT_FAMILY = "Inter, system-ui, sans-serif"
 FONT_COLOR = "#8a8f98"  # a mid grey, readable on light and dark backgrounds
@@ -82,7 +83,7 @@ def _names(columns: Sequence[str]) -> str:
 
 def _kind(frame: pd.DataFrame, column: str, role: str = "column") -> tuple[pd.Series, str]:
     series = column_series(frame, column, role)
-    return series, column_dtype(series)
+    return series, dtype_of(series)
 
 
 def _floats(series: pd.Series) -> np.ndarray:

@@ -23,9 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hydroml.services.studio.operations.base import NUMERIC, dtype_of
 from hydroml.services.tables import MAX_PAGE_ROWS, display_rows
 
-NUMERIC = ("integer", "float")
 FILTER_OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "is missing", "not missing")
 MAX_PAGE_COLUMNS = 200  # columns of one page (a page travels to the browser in one message)
 ORDER_CACHE_ENTRIES = 8
@@ -92,22 +92,6 @@ class ViewPage:
     total_columns: int
     offset: int
     column_offset: int
-
-
-def column_dtype(series: pd.Series) -> str:
-    """HydroML's dtype name of a frame column (as `studio.operations.base.dtype_of`)."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "category"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "integer"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    return "string"
 
 
 def column_series(frame: pd.DataFrame, column: str, role: str = "column") -> pd.Series:
@@ -206,7 +190,7 @@ def view_page(
     missing = _missing_counts(frame, frame_key, visible)
     columns = []
     for i in visible:
-        kind = column_dtype(frame.iloc[:, i])
+        kind = dtype_of(frame.iloc[:, i])
         columns.append(
             {"name": str(frame.columns[i]), "dtype": kind, "missing": missing[i], "numeric": kind in NUMERIC}
         )
@@ -426,7 +410,7 @@ def filter_mask(series: pd.Series, column: str, op: str, value: str) -> np.ndarr
         return missing
     if op == "not missing":
         return ~missing
-    kind = column_dtype(series)
+    kind = dtype_of(series)
     if kind == "category":  # test each category once, then look the codes up
         categories = pd.Series(series.cat.categories)
         by_category = filter_mask(categories, column, op, value)
@@ -523,7 +507,7 @@ def search_mask(frame: pd.DataFrame, text: str) -> np.ndarray:
         number = None
     for i in range(frame.shape[1]):
         series = frame.iloc[:, i]
-        kind = column_dtype(series)
+        kind = dtype_of(series)
         if kind == "string":
             mask |= _bools(series.str.contains(needle, case=False, regex=False, na=False))
         elif kind == "category":
