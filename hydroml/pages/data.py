@@ -491,6 +491,24 @@ def _manage() -> rx.Component:
     )
 
 
+def _lineage() -> rx.Component:
+    parent = rx.cond(
+        DataSourceState.lineage["href"] != "",
+        rx.link(DataSourceState.lineage["parent"], href=DataSourceState.lineage["href"]),
+        rx.el.span(DataSourceState.lineage["parent"]),
+    )
+    return card(
+        rx.el.p("Derived from ", parent, " version ", DataSourceState.lineage["version"], " by these steps:"),
+        rx.el.ol(
+            rx.foreach(DataSourceState.lineage_steps, lambda step: rx.el.li(step)),
+            class_name="grove-lineage-steps",
+        ),
+        title="Lineage",
+        description="Saved from a Data Studio session: the recipe is kept with this version.",
+        id="lineage",
+    )
+
+
 def _studio_session_row(row) -> rx.Component:
     return rx.el.tr(
         rx.el.td(rx.link(row.name, href=row.href, class_name="studio-session-link")),
@@ -649,6 +667,7 @@ def data_source_page() -> rx.Component:
         card(
             _downloads(), title="Download", description="Streamed from the server in the format you choose."
         ),
+        rx.cond(DataSourceState.lineage.length() > 0, _lineage()),
         _studio_sessions(),
         quality,
         card(

@@ -8,6 +8,7 @@ import reflex as rx
 
 from hydroml.services import datasources, projects
 from hydroml.services.errors import InvalidInput, NotFound, ServiceError
+from hydroml.services.studio.lineage import lineage
 from hydroml.state.auth import AuthState
 from hydroml.state.formatting import count, size, when
 
@@ -96,6 +97,9 @@ class DataSourceState(AuthState):
     name_error: str = ""
     link_targets: list[dict[str, str]] = []
     link_error: str = ""
+    # Lineage of a derived source: parent name/version/href ("" when not in this project) and recipe lines.
+    lineage: dict[str, str] = {}
+    lineage_steps: list[str] = []
 
     @rx.var
     def can_edit(self) -> bool:
@@ -176,6 +180,7 @@ class DataSourceState(AuthState):
             self.column_reports = [_column_row(c) for c in report["column_reports"][:300]]
             self._load_grid(user)
             self._load_link_targets(user)
+            self._load_lineage(user)
             self.loaded = True
         except NotFound as error:
             # Inside my project but not this data source: back to the project; otherwise to the list.
@@ -221,6 +226,19 @@ class DataSourceState(AuthState):
             self.sort_column = ""
         self.offset = 0
         return self._regrid()
+
+    def _load_lineage(self, user) -> None:
+        found = lineage(user, self.project_id, self.data_source_id)
+        self.lineage = (
+            {
+                "parent": found.parent_name,
+                "version": str(found.parent_version),
+                "href": f"/projects/{self.project_id}/data/{found.parent_id}" if found.parent_id else "",
+            }
+            if found
+            else {}
+        )
+        self.lineage_steps = found.steps if found else []
 
     def _load_link_targets(self, user) -> None:
         targets = (

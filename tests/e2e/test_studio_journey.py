@@ -216,6 +216,10 @@ def test_clean_resample_lag_edit_restart_and_reproduce(app_sqlite, browser, page
     page.wait_for_url(re.compile(r"/data/[0-9a-f-]{36}$"))
     expect(page.locator("#versions-table")).to_contain_text("derived")
     expect(page.locator("#overview-rows")).to_have_text("1,500")
+    expect(page.locator("#lineage")).to_contain_text("Derived from Daily hydro-meteorology version 1")
+    expect(page.locator("#lineage li")).to_have_count(5)  # the recipe up to the cursor, step 2 turned off
+    expect(page.locator("#lineage")).to_contain_text("(turned off) Set negative flow missing")
+    app.shot(page, "studio-7-derived-source", full_page=True)
 
 
 CREATE_BIG_SESSION = """

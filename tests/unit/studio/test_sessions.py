@@ -13,6 +13,7 @@ import pytest
 from hydroml.services import auth, datasources, projects
 from hydroml.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from hydroml.services.studio import engine, sessions, view
+from hydroml.services.studio.lineage import lineage
 
 pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
@@ -135,6 +136,12 @@ def test_save_as_data_source_records_the_lineage(team):
     assert versions[0].parent_version_id == parent.version_id and versions[0].has_recipe
     with pytest.raises(Forbidden):
         sessions.save_as_data_source(users["vera"], project.id, sid, "Nope")
+    shown = lineage(users["vera"], project.id, saved.id)
+    assert (shown.parent_name, shown.parent_version, shown.parent_id) == ("Flows", 1, source.id)
+    assert shown.steps == ["Drop station"]
+    assert lineage(users["vera"], project.id, source.id) is None  # an upload has no parent
+    with pytest.raises(NotFound):
+        lineage(users["otto"], project.id, saved.id)
 
 
 def test_replay_on_a_newer_version_reports_steps_that_no_longer_fit(team, monkeypatch):
