@@ -67,9 +67,18 @@ def help_page() -> rx.Component:
                 _topic(
                     "studio",
                     "The Data Studio",
-                    "The Data Studio records each cleaning step in a history you can undo, edit and export as a "
-                    "pandas script.",
-                    available=False,
+                    "Open a data source and start a studio session. Pick an operation in the left panel (columns, "
+                    "rows, missing data, formulas, text, time series, hydrology, joins), fill in its form and apply "
+                    "it: the grid shows the result, the history on the right keeps the step. Sorting, filtering and "
+                    "searching the grid only change your view, never the data.",
+                    "Every step can be undone, redone, edited, turned off, moved or deleted; later steps run again "
+                    "and any step that no longer fits (for example, its column was dropped) is marked with the "
+                    "reason instead of disappearing. Sessions are saved on every change and survive a server "
+                    "restart. If someone changes the same session in another tab, yours reloads rather than "
+                    "overwriting their work.",
+                    "Under Code you get the recipe as a plain pandas script that reproduces the grid exactly; "
+                    "Save as data source keeps the result with its recipe and parent version. When a newer version "
+                    "of the data arrives, replay the recipe on it.",
                 ),
                 _topic(
                     "experiments",
