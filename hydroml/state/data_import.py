@@ -128,12 +128,17 @@ class DataImportState(AuthState):
         self.sheets = list(preview.sheets)
         self.warnings = list(preview.warnings)
 
-    def _repreview(self, settings: ingest.ImportSettings):
+    async def _repreview(self, settings: ingest.ImportSettings):
+        """Preview again in a worker thread: reading a big file's head takes a moment."""
         user = self._project()
-        self._show(datasources.preview_upload(user, self.project_id, self.upload_id, settings))
+        self._show(
+            await asyncio.to_thread(
+                datasources.preview_upload, user, self.project_id, self.upload_id, settings
+            )
+        )
 
     @rx.event
-    def set_setting(self, key: str, value: str):
+    async def set_setting(self, key: str, value: str):
         """Change one detected setting and preview again."""
         if not self.settings_json:
             return
@@ -158,21 +163,21 @@ class DataImportState(AuthState):
         else:
             return
         try:
-            self._repreview(ingest.ImportSettings.from_json(json.dumps(raw)))
+            await self._repreview(ingest.ImportSettings.from_json(json.dumps(raw)))
         except NotSignedIn as error:
             return self._fail(error)
         except ServiceError as error:
             self.error = str(error)
 
     @rx.event
-    def set_column_type(self, column: str, dtype: str):
+    async def set_column_type(self, column: str, dtype: str):
         if not self.settings_json or dtype not in ingest.TYPES:
             return
         self.error = ""
         settings = ingest.ImportSettings.from_json(self.settings_json)
         settings.column_types = {**settings.column_types, column: dtype}
         try:
-            self._repreview(settings)
+            await self._repreview(settings)
         except NotSignedIn as error:
             return self._fail(error)
         except ServiceError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import reflex as rx
@@ -130,11 +131,13 @@ class DataSourceState(AuthState):
         self.data_source_id = self._route_id("data_source_id") or self.data_source_id
         return user
 
-    def _load_grid(self, user) -> None:
+    def _read_page(self, user):
         sort = [(self.sort_column, self.sort_ascending)] if self.sort_column else None
-        page = datasources.read_page(
+        return datasources.read_page(
             user, self.project_id, self.data_source_id, offset=self.offset, limit=self.page_size, sort=sort
         )
+
+    def _show_page(self, page) -> None:
         self.grid_columns = [{"name": c["name"], "dtype": c["dtype"]} for c in page.columns[:GRID_COLUMNS]]
         self.hidden_columns = max(0, len(page.columns) - GRID_COLUMNS)
         self.grid_rows = [row[:GRID_COLUMNS] for row in page.rows]
@@ -178,7 +181,7 @@ class DataSourceState(AuthState):
                 "missing": count(sum(c.get("missing", 0) for c in report["column_reports"])),
             }
             self.column_reports = [_column_row(c) for c in report["column_reports"][:300]]
-            self._load_grid(user)
+            self._show_page(self._read_page(user))  # the first page in file order: a cheap slice
             self._load_link_targets(user)
             self._load_lineage(user)
             self.loaded = True
@@ -189,9 +192,10 @@ class DataSourceState(AuthState):
         except ServiceError as error:
             return self._fail(error)
 
-    def _regrid(self):
+    async def _regrid(self):
+        """A page of the view, read in a worker thread: a sorted view of a large file takes a moment."""
         try:
-            self._load_grid(self._ids())
+            self._show_page(await asyncio.to_thread(self._read_page, self._ids()))
         except InvalidInput as error:
             self.sort_column = ""  # an unknown column must not stick to every later page
             return rx.toast.error(str(error))
@@ -199,24 +203,24 @@ class DataSourceState(AuthState):
             return self._fail(error)
 
     @rx.event
-    def next_page(self):
+    async def next_page(self):
         if self.offset + self.page_size < self.total_rows:
             self.offset += self.page_size
-        return self._regrid()
+        return await self._regrid()
 
     @rx.event
-    def previous_page(self):
+    async def previous_page(self):
         self.offset = max(0, self.offset - self.page_size)
-        return self._regrid()
+        return await self._regrid()
 
     @rx.event
-    def set_page_size(self, value: str):
+    async def set_page_size(self, value: str):
         self.page_size = int(value) if value in PAGE_SIZES else 50
         self.offset = 0
-        return self._regrid()
+        return await self._regrid()
 
     @rx.event
-    def sort_by(self, column: str):
+    async def sort_by(self, column: str):
         """Click a header: ascending, then descending, then unsorted. The data itself never changes."""
         if self.sort_column != column:
             self.sort_column, self.sort_ascending = column, True
@@ -225,7 +229,7 @@ class DataSourceState(AuthState):
         else:
             self.sort_column = ""
         self.offset = 0
-        return self._regrid()
+        return await self._regrid()
 
     def _load_lineage(self, user) -> None:
         found = lineage(user, self.project_id, self.data_source_id)

@@ -76,6 +76,11 @@ def open_page(url: str, token: str = "") -> rx.State:
     return root
 
 
+def settle(result):
+    """The result of a handler, awaited when it is a coroutine (handlers that read in a worker thread)."""
+    return asyncio.run(result) if asyncio.iscoroutine(result) else result
+
+
 def sign_in_target(url: str) -> str:
     return f"/signin?next={urlsplit(url).path}"
 
@@ -656,26 +661,26 @@ def test_data_source_sort_by_cycles_ascending_descending_unsorted_without_changi
     files = parquet_bytes(team, flows)
     _, source = data_page(team, flows, team.token("vera"))
     source.load()
-    source.next_page()
+    settle(source.next_page())
     assert source.offset == 50
 
-    assert source.sort_by("flow") is None
+    assert settle(source.sort_by("flow")) is None
     assert (source.sort_column, source.sort_ascending, source.offset) == ("flow", True, 0)
     assert grid_n(source) == ascending[:50]
     assert grid_n(source)[-1] != 7  # the missing value comes last, on the next page
-    source.next_page()
+    settle(source.next_page())
     assert grid_n(source) == ascending[50:]
     assert grid_n(source)[-1] == 7
 
-    source.sort_by("flow")
+    settle(source.sort_by("flow"))
     assert (source.sort_column, source.sort_ascending, source.offset) == ("flow", False, 0)
     assert grid_n(source) == descending[:50]
 
-    source.sort_by("flow")
+    settle(source.sort_by("flow"))
     assert (source.sort_column, source.offset) == ("", 0)
     assert grid_n(source) == list(range(50))
 
-    source.sort_by("station")
+    settle(source.sort_by("station"))
     assert (source.sort_column, source.sort_ascending) == ("station", True)
     assert grid_n(source) == frame.sort_values("station", kind="stable")["n"].tolist()[:50]
 
@@ -688,7 +693,7 @@ def test_data_source_sort_by_an_unknown_column_shows_an_error(team, flows):
     _, source = data_page(team, flows, team.token("vera"))
     source.load()
 
-    result = source.sort_by("no_such_column")
+    result = settle(source.sort_by("no_such_column"))
 
     [(level, message)] = toasts(result)
     assert level == "error" and "no_such_column" in message
@@ -699,31 +704,31 @@ def test_data_source_paging_moves_by_page_size_and_stops_at_the_ends(team, flows
     _, source = data_page(team, flows, team.token("vera"))
     source.load()
 
-    assert source.set_page_size("25") is None
+    assert settle(source.set_page_size("25")) is None
     assert (source.page_size, source.offset, grid_n(source)) == (25, 0, list(range(25)))
     assert (source.has_previous, source.has_next, source.page_label) == (False, True, "Rows 1–25 of 60")
 
-    source.previous_page()
+    settle(source.previous_page())
     assert source.offset == 0
 
-    source.next_page()
+    settle(source.next_page())
     assert (source.offset, grid_n(source), source.page_label) == (25, list(range(25, 50)), "Rows 26–50 of 60")
 
-    source.next_page()
+    settle(source.next_page())
     assert (source.offset, grid_n(source), source.page_label) == (50, list(range(50, 60)), "Rows 51–60 of 60")
     assert (source.has_previous, source.has_next) == (True, False)
 
-    source.next_page()  # at the end: stays
+    settle(source.next_page())  # at the end: stays
     assert (source.offset, grid_n(source)) == (50, list(range(50, 60)))
 
-    source.previous_page()
+    settle(source.previous_page())
     assert (source.offset, grid_n(source)) == (25, list(range(25, 50)))
-    source.previous_page()
-    source.previous_page()
+    settle(source.previous_page())
+    settle(source.previous_page())
     assert (source.offset, grid_n(source)) == (0, list(range(25)))
 
-    source.next_page()
-    source.set_page_size("7")  # not offered: back to the default
+    settle(source.next_page())
+    settle(source.set_page_size("7"))  # not offered: back to the default
     assert (source.page_size, source.offset, len(source.grid_rows)) == (50, 0, 50)
 
 
@@ -737,7 +742,7 @@ def test_data_source_changes_by_a_viewer_show_an_error_and_change_nothing(team, 
     _, source = data_page(team, flows, team.token("vera"))
     source.load()
 
-    result = getattr(source, handler)(*args)
+    result = settle(getattr(source, handler)(*args))
 
     assert toasts(result) == [("error", EDITORS_ONLY)]
     assert redirects(result) == []
@@ -787,7 +792,7 @@ def test_data_source_handlers_for_an_outsider_are_not_found_and_leak_nothing(tea
     root, source = data_page(team, flows, team.token("otto"))
     source.total_rows = 60  # as if a page had been shown, so next_page would move
 
-    result = getattr(source, handler)(*args)
+    result = settle(getattr(source, handler)(*args))
 
     assert toasts(result) == [PROJECT_NOT_FOUND]
     if handler == "load":
@@ -808,7 +813,7 @@ def test_data_source_handlers_with_a_forged_session_redirect_to_sign_in(team, fl
     root = open_page(url, forged_token())
     source = state(root, DataSourceState)
 
-    result = getattr(source, handler)(*args)
+    result = settle(getattr(source, handler)(*args))
 
     assert redirects(result) == [sign_in_target(url)]
     assert toasts(result) == [PLEASE_SIGN_IN]
@@ -920,22 +925,24 @@ def test_handle_upload_without_a_file_asks_for_one(team):
 
 
 def test_set_setting_previews_again(staged):
-    staged.set_setting("delimiter", "|")
+    settle(staged.set_setting("delimiter", "|"))
 
     assert staged.error == ""
     assert settings_of(staged)["delimiter"] == "|"
     assert staged.columns == [{"name": "station;date;flow", "dtype": "string"}]
     assert staged.rows[0] == ["A;31/12/2020;1,5"]
 
-    staged.set_setting("delimiter", ",")  # the decimal separator is "," too: refused, the preview stays
+    settle(
+        staged.set_setting("delimiter", ",")
+    )  # the decimal separator is "," too: refused, the preview stays
     assert "decimal separator cannot be the same as the delimiter" in staged.error
     assert settings_of(staged)["delimiter"] == "|"
 
-    staged.set_setting("delimiter", ";")
+    settle(staged.set_setting("delimiter", ";"))
     assert staged.error == ""
     assert [c["name"] for c in staged.columns] == ["station", "date", "flow"]
 
-    staged.set_setting("header_row", "none")
+    settle(staged.set_setting("header_row", "none"))
     assert settings_of(staged)["header_row"] is None
     assert [c["name"] for c in staged.columns] == ["column_1", "column_2", "column_3"]
     assert staged.rows[0] == ["station", "date", "flow"]
@@ -944,34 +951,34 @@ def test_set_setting_previews_again(staged):
 def test_set_setting_rejects_bad_values_and_unknown_keys(staged):
     before = staged.settings_json
 
-    staged.set_setting("skip_rows", "abc")
+    settle(staged.set_setting("skip_rows", "abc"))
     assert staged.error == "Rows to skip must be a whole number."
 
-    staged.set_setting("column_types", "{}")  # not a setting the user can set this way
+    settle(staged.set_setting("column_types", "{}"))  # not a setting the user can set this way
     assert staged.settings_json == before
 
 
 def test_set_setting_with_a_non_numeric_header_row_sets_an_error(staged):
     before = staged.settings_json
 
-    staged.set_setting("header_row", "first")
+    settle(staged.set_setting("header_row", "first"))
 
     assert staged.error
     assert staged.settings_json == before
 
 
 def test_set_column_type_previews_again(staged):
-    staged.set_column_type("flow", "string")
+    settle(staged.set_column_type("flow", "string"))
 
     assert staged.error == ""
     assert settings_of(staged)["column_types"] == {"flow": "string"}
     assert staged.columns[2] == {"name": "flow", "dtype": "string"}
     assert [row[2] for row in staged.rows] == ["1,5", "2,25", ""]
 
-    staged.set_column_type("flow", "no-such-type")  # ignored
+    settle(staged.set_column_type("flow", "no-such-type"))  # ignored
     assert settings_of(staged)["column_types"] == {"flow": "string"}
 
-    staged.set_column_type("flow", "float")
+    settle(staged.set_column_type("flow", "float"))
     assert [row[2] for row in staged.rows] == ["1.5", "2.25", ""]
 
 
@@ -980,11 +987,11 @@ def test_preview_changes_recheck_the_role(team, staged):
     projects.change_role(team.user("alice"), team.alpha.id, str(team.user("eddie").id), "viewer")
     before = staged.settings_json
 
-    staged.set_setting("delimiter", "|")
+    settle(staged.set_setting("delimiter", "|"))
     assert staged.error == EDITORS_ONLY
     assert staged.settings_json == before
 
-    staged.set_column_type("flow", "string")
+    settle(staged.set_column_type("flow", "string"))
     assert staged.error == EDITORS_ONLY
     assert staged.settings_json == before
 
@@ -1001,14 +1008,14 @@ def test_upload_with_a_forged_session_goes_to_sign_in_and_stages_nothing(team):
 
 def test_preview_changes_with_a_revoked_session_go_to_sign_in(team, staged):
     auth.sign_out(team.token("eddie"))
-    result = staged.set_setting("delimiter", "|")
+    result = settle(staged.set_setting("delimiter", "|"))
     assert any(path.startswith("/signin") for path in redirects(result))
     assert settings_of(staged)["delimiter"] == ";"
 
 
 def test_run_import_imports_what_the_preview_showed(team, staged):
     """`run_import` is a background event; `async with self` is a no-op on a plain state, so its function runs."""
-    staged.set_column_type("flow", "string")
+    settle(staged.set_column_type("flow", "string"))
     staged.set_name("Gauge flows")
 
     result = asyncio.run(DataImportState.run_import.fn(staged))

@@ -2,8 +2,12 @@
 
 Frames keep a default RangeIndex: each operation names its time column (datetime) and, for long tables holding
 several series (one per station), an optional group column. Per-group work uses ``groupby`` in the current row
-order, so lags and windows assume rows sorted by time within each group ("Set time column" does that). Rows whose
-group value is missing belong to no group: per-group results leave them empty and resample/reports drop them.
+order, so lags and windows assume rows sorted by time within each group ("Set time column" does that).
+
+Rows whose group value is missing form one group of their own (pandas' ``dropna=False``), as everywhere in the
+studio (missing data, outliers, hydrology, group and aggregate): lags, windows and differences run over those rows
+as one more series, and resample, regular steps and the gap report give that group rows with a missing group
+value. Drop or fill those rows first when they do not belong together.
 """
 
 from __future__ import annotations
@@ -55,13 +59,13 @@ def group_param(help: str = "") -> Param:
 
 
 def grouped(group: str | None, column: str) -> str:
-    """Code for a column, per group when there is one: ``df.groupby('g')['x']`` or ``df['x']``."""
-    return f"df.groupby({group!r})[{column!r}]" if group else col(column)
+    """Code for a column, per group when there is one: ``df.groupby('g', dropna=False)['x']`` or ``df['x']``."""
+    return f"df.groupby({group!r}, dropna=False)[{column!r}]" if group else col(column)
 
 
 def by_group(df: pd.DataFrame, group: str | None, column: str):
     """The object `grouped` prints, for `apply`."""
-    return df.groupby(group)[column] if group else df[column]
+    return df.groupby(group, dropna=False)[column] if group else df[column]
 
 
 def new_name_errors(param: str, label: str, names: list[str], schema: Schema) -> list[ParamError]:
@@ -250,12 +254,13 @@ _AGG_DTYPES = {
 }
 
 
-def _aggregate(bins, column: str, how: str):
-    return bins[column].sum(min_count=1) if how == "sum" else getattr(bins[column], how)()
+def _aggregate(bins, how: str):
+    """One column's resampler (``_bins[c]`` or ``_groups[c].resample(freq)``) summarised by ``how``."""
+    return bins.sum(min_count=1) if how == "sum" else getattr(bins, how)()
 
 
-def _aggregate_code(column: str, how: str) -> str:
-    return f"_bins[{column!r}].sum(min_count=1)" if how == "sum" else f"_bins[{column!r}].{how}()"
+def _aggregate_code(bins: str, how: str) -> str:
+    return f"{bins}.sum(min_count=1)" if how == "sum" else f"{bins}.{how}()"
 
 
 @register
@@ -298,11 +303,23 @@ class Resample(Operation):
                 ]
         return group_errors(g, [t])
 
+    # With a group, each column is resampled from the grouped column (``_groups[c].resample``): resampling the
+    # grouped frame fails on an empty result when the frame has a column called "name" (pandas reads
+    # ``frame.name``), and an empty result loses the group column, which ``reindex`` puts back.
+
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         t, g, freq = self.values["time_column"], self.values.get("group_by"), self.values["frequency"]
-        bins = df.set_index(t).groupby(g).resample(freq) if g else df.set_index(t).resample(freq)
         aggs = self.values["aggregations"]
-        return pd.DataFrame({c: _aggregate(bins, c, how) for c, how in aggs.items()}).reset_index()
+        if not g:
+            bins = df.set_index(t).resample(freq)
+            return pd.DataFrame({c: _aggregate(bins[c], how) for c, how in aggs.items()}).reset_index()
+        groups = df.set_index(t).groupby(g, dropna=False)
+        return (
+            pd.DataFrame({c: _aggregate(groups[c].resample(freq), how) for c, how in aggs.items()})
+            .reset_index()
+            .reindex(columns=[g, t, *aggs])
+            .astype({g: df[g].dtype})
+        )
 
     def describe(self) -> str:
         g = self.values.get("group_by")
@@ -312,14 +329,27 @@ class Resample(Operation):
 
     def code(self) -> list[str]:
         t, g, freq = self.values["time_column"], self.values.get("group_by"), self.values["frequency"]
-        grouping = f".groupby({g!r})" if g else ""
+        aggs = self.values["aggregations"]
+        if not g:
+            body = "".join(f"    {c!r}: {_aggregate_code(f'_bins[{c!r}]', how)},\n" for c, how in aggs.items())
+            return [
+                f"_bins = df.set_index({t!r}).resample({freq!r})",
+                f"df = pd.DataFrame({{\n{body}}}).reset_index()",
+                "del _bins",
+            ]
         body = "".join(
-            f"    {c!r}: {_aggregate_code(c, how)},\n" for c, how in self.values["aggregations"].items()
+            f"        {c!r}: {_aggregate_code(f'_groups[{c!r}].resample({freq!r})', how)},\n"
+            for c, how in aggs.items()
         )
         return [
-            f"_bins = df.set_index({t!r}){grouping}.resample({freq!r})",
-            f"df = pd.DataFrame({{\n{body}}}).reset_index()",
-            "del _bins",
+            f"_groups = df.set_index({t!r}).groupby({g!r}, dropna=False)",
+            "df = (\n"
+            f"    pd.DataFrame({{\n{body}    }})\n"
+            "    .reset_index()\n"
+            f"    .reindex(columns={[g, t, *aggs]!r})  # an empty result keeps the group column\n"
+            f"    .astype({{{g!r}: df[{g!r}].dtype}})\n"
+            ")",
+            "del _groups",
         ]
 
 
@@ -348,7 +378,7 @@ class MakeRegular(Operation):
                 pd.DataFrame(
                     {g: key, t: pd.date_range(times.min(), times.max(), freq=freq).difference(times)}
                 )
-                for key, times in df[t].dropna().groupby(df[g])
+                for key, times in df[t].dropna().groupby(df[g], dropna=False)
             ]
         else:
             times = df[t].dropna()
@@ -358,11 +388,10 @@ class MakeRegular(Operation):
                 else []
             )
         keys = [g, t] if g else t
-        return (
-            pd.concat([df, *[rows for rows in new if len(rows)]])
-            .sort_values(keys, kind="stable")
-            .reset_index(drop=True)
-        )
+        rows = pd.concat([df, *[rows for rows in new if len(rows)]])
+        if g:  # the new rows hold the group as a plain value: give the column its type back (e.g. category)
+            rows = rows.astype({g: df[g].dtype})
+        return rows.sort_values(keys, kind="stable").reset_index(drop=True)
 
     def describe(self) -> str:
         g = self.values.get("group_by")
@@ -379,7 +408,7 @@ class MakeRegular(Operation):
                 "_new = [\n"
                 f"    pd.DataFrame({{{g!r}: key, {t!r}: pd.date_range(times.min(), times.max(), freq={freq!r})"
                 ".difference(times)})\n"
-                f"    for key, times in {col(t)}.dropna().groupby({col(g)})\n"
+                f"    for key, times in {col(t)}.dropna().groupby({col(g)}, dropna=False)\n"
                 "]"
             )
             lines = [first]
@@ -395,9 +424,11 @@ class MakeRegular(Operation):
                 ")",
             ]
             keys = t
+        astype = f"    .astype({{{g!r}: df[{g!r}].dtype}})\n" if g else ""
         lines.append(
             "df = (\n"
             "    pd.concat([df, *[rows for rows in _new if len(rows)]])\n"
+            f"{astype}"
             f"    .sort_values({keys!r}, kind='stable')\n"
             "    .reset_index(drop=True)\n"
             ")"
