@@ -33,7 +33,8 @@ class SignInState(AuthState):
             return
         self.session_token = signed.token
         self._set_user(signed.user)
-        return rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
+        yield  # the session cookie reaches the browser before the page changes (a reload keeps the sign-in)
+        yield rx.redirect(safe_next(self.router.url.query_parameters.get("next")))
 
 
 class RegisterState(AuthState):
@@ -62,4 +63,5 @@ class RegisterState(AuthState):
             return
         self.session_token = signed.token
         self._set_user(signed.user)
-        return [rx.redirect("/"), rx.toast.success(f"Welcome to HydroML, {signed.user.name}.")]
+        yield  # the session cookie reaches the browser before the page changes
+        yield [rx.redirect("/"), rx.toast.success(f"Welcome to HydroML, {signed.user.name}.")]

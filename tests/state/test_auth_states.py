@@ -9,6 +9,7 @@ database, read back through `hydroml.services.auth`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 import secrets
@@ -36,9 +37,19 @@ LOCKED_OUT = "Too many failed sign-ins"
 # ---------------------------------------------------------------- helpers
 
 
-def run(coroutine):
-    """Async handlers (they hash passwords off the event loop) run to completion here."""
-    return asyncio.run(coroutine)
+def run(call):
+    """Async handlers (they hash passwords off the event loop) run to completion here. A handler that yields
+    (state first, then the redirect) gives the list of what it yielded, None when that is nothing."""
+    if not inspect.isasyncgen(call):
+        return asyncio.run(call)
+
+    async def collect():
+        found = []
+        async for item in call:
+            found += item if isinstance(item, list | tuple) else [item] if item is not None else []
+        return found or None
+
+    return asyncio.run(collect())
 
 
 def state(root: rx.State, cls: type[rx.State]):

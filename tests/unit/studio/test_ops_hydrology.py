@@ -284,20 +284,50 @@ def test_code_quotes_odd_names() -> None:
     assert out[f"{odd}_negative"].tolist() == [False, True]
 
 
-def test_rows_without_group_get_no_value() -> None:
+def test_rows_without_group_form_their_own_group() -> None:
     df = pd.DataFrame(
         {
-            "site": ["a", "a", None, "a", "b"],
-            "date": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-02", "2020-01-03", "2020-01-01"]),
-            "q": [1.0, 3.0, 9.0, 2.0, 4.0],
+            "site": ["a", "a", None, "a", "b", None],
+            "date": pd.to_datetime(
+                ["2020-01-01", "2020-01-02", "2020-01-02", "2020-01-03", "2020-01-01", "2020-01-03"]
+            ),
+            "q": [1.0, 3.0, 9.0, 2.0, 4.0, 5.0],
         }
     )
-    ops = [
-        BaseflowLyneHollick({"column": "q", "alpha": 0.5, "passes": 1, "group_by": "site"}),
+    baseflow = BaseflowLyneHollick({"column": "q", "alpha": 0.5, "passes": 1, "group_by": "site"})
+    out = assert_code_matches(baseflow, df)
+    alone = assert_code_matches(baseflow, df[df["site"].isna()].reset_index(drop=True))
+    np.testing.assert_array_equal(out["baseflow"].iloc[[2, 5]], alone["baseflow"])
+    out = assert_code_matches(FlowExceedance({"column": "q", "group_by": "site"}), df)
+    np.testing.assert_array_equal(out["q_exceedance"].iloc[[2, 5]], [1 / 3, 2 / 3])
+    antecedent = AntecedentPrecipitation(
+        {"column": "q", "days": 1, "time_column": "date", "group_by": "site"}
+    )
+    out = assert_code_matches(antecedent, df)
+    np.testing.assert_array_equal(out["q_prev1d"], [np.nan, 1.0, np.nan, 3.0, np.nan, 9.0])
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        BaseflowLyneHollick({"column": "q", "group_by": "site"}),
         FlowExceedance({"column": "q", "group_by": "site"}),
-        AntecedentPrecipitation({"column": "q", "days": 1, "time_column": "date", "group_by": "site"}),
-    ]
-    for op in ops:
-        out = assert_code_matches(op, df)
-        assert pd.isna(out.iloc[2, -1])
-    np.testing.assert_array_equal(out.iloc[:, -1], [np.nan, 1.0, np.nan, 3.0, np.nan])
+        AntecedentPrecipitation({"column": "q", "days": 2, "time_column": "date", "group_by": "site"}),
+    ],
+    ids=lambda step: step.key,
+)
+@pytest.mark.parametrize("rows", ["all_missing_group", "empty"])
+def test_group_operations_with_only_missing_groups(step, rows) -> None:
+    df = pd.DataFrame(
+        {
+            "site": pd.Series([None] * 3, dtype="str"),
+            "date": pd.date_range("2020-01-01", periods=3),
+            "q": [1.0, 2.0, 3.0],
+        }
+    )
+    frame = df.iloc[:0] if rows == "empty" else df
+    out = assert_code_matches(step, frame)
+    assert len(out) == len(frame)
+    if rows != "empty":
+        ungrouped = assert_code_matches(type(step)({**step.values, "group_by": None}), frame)
+        pd.testing.assert_frame_equal(out, ungrouped)

@@ -497,9 +497,9 @@ def test_gap_report_finds_every_missing_flow_day(daily: pd.DataFrame) -> None:
     assert (out["gap_end"] - out["gap_start"]).dt.days.add(1).tolist() == out["missing_steps"].tolist()
 
 
-def test_rows_without_group_get_no_value_and_all_missing_columns_pass() -> None:
+def test_rows_without_group_form_their_own_group_and_all_missing_columns_pass() -> None:
     df = series_frame()
-    df.loc[2, "site"] = None  # a row outside every group
+    df.loc[2, "site"] = None  # a missing group value: the row forms a group of its own
     df["empty"] = np.nan
     ops = [
         LagFeatures({"columns": ["x", "empty"], "lags": [1], "group_by": "site"}),
@@ -515,14 +515,123 @@ def test_rows_without_group_get_no_value_and_all_missing_columns_pass() -> None:
     for op in ops:
         out = assert_code_matches(op, df)
         new = out.columns[len(df.columns) :]
-        assert out.loc[2, new].isna().all()
+        assert out.loc[2, new].isna().all()  # alone in its group, with a missing x
         assert out[[c for c in new if c.startswith("empty")]].isna().all().all()
     out = assert_code_matches(LagFeatures({"columns": ["x"], "lags": [1], "group_by": "site"}), df)
-    assert out["x_lag1"].iloc[3] == 2.0  # the next row of group a skips the ungrouped one
+    assert out["x_lag1"].iloc[3] == 2.0  # the next row of group a skips the one without a group
+    df.loc[2, "n"] = 30
     out = assert_code_matches(
         Resample(
-            {"time_column": "date", "group_by": "site", "frequency": "D", "aggregations": {"empty": "sum"}}
+            {
+                "time_column": "date",
+                "group_by": "site",
+                "frequency": "D",
+                "aggregations": {"empty": "sum", "n": "sum"},
+            }
         ),
         df,
     )
-    assert len(out) == 8 and out["empty"].isna().all()  # a: 01..04 (03 has no row left), b: 01..04
+    assert (
+        len(out) == 9 and out["empty"].isna().all()
+    )  # a: 01..04 (03 has no row left), b: 01..04, missing: 03
+    assert out["site"].dtype == df["site"].dtype and pd.isna(out["site"].iloc[-1])
+    assert out[["date", "n"]].iloc[-1].tolist() == [pd.Timestamp("2020-01-03"), 30]
+
+
+def only_missing_groups() -> pd.DataFrame:
+    """Three days of one series whose group column is entirely missing."""
+    return pd.DataFrame(
+        {
+            "g": pd.Series([None] * 3, dtype="str"),
+            "t": pd.date_range("2020-01-01", periods=3),
+            "x": [1.0, 2.0, 3.0],
+        }
+    )
+
+
+GROUPED_STEPS = [
+    LagFeatures({"columns": ["x"], "lags": [1, -1], "group_by": "g"}),
+    RollingWindow({"columns": ["x"], "window": "2", "stats": ["sum", "mean"], "group_by": "g"}),
+    RollingWindow({"columns": ["x"], "window": "2D", "time_column": "t", "stats": ["sum"], "group_by": "g"}),
+    Difference({"columns": ["x"], "group_by": "g"}),
+    Difference({"columns": ["x"], "kind": "pct_change", "group_by": "g"}),
+    CumulativeSum({"columns": ["x"], "group_by": "g"}),
+    Resample({"time_column": "t", "group_by": "g", "frequency": "D", "aggregations": {"x": "sum"}}),
+    MakeRegular({"time_column": "t", "group_by": "g", "frequency": "D"}),
+    GapReport({"time_column": "t", "group_by": "g", "frequency": "D"}),
+    GapReport({"time_column": "t", "group_by": "g"}),
+    SetTimeColumn({"time_column": "t", "group_by": "g"}),
+]
+
+
+@pytest.mark.parametrize("step", GROUPED_STEPS, ids=lambda step: step.key)
+def test_a_group_column_without_values_is_one_group(step) -> None:
+    """Regression: rolling windows raised "need at least one array to concatenate" when no row had a group."""
+    df = only_missing_groups()
+    if isinstance(step, MakeRegular | GapReport):
+        df = df.drop(index=1).reset_index(drop=True)  # a gap on 2020-01-02
+    out = assert_code_matches(step, df)
+    ungrouped = type(step)({**step.values, "group_by": None})
+    expected = assert_code_matches(ungrouped, df)
+    if isinstance(step, Resample | GapReport):
+        expected.insert(0, "g", pd.Series([None] * len(expected), dtype="str"))
+    pd.testing.assert_frame_equal(out, expected)
+
+
+@pytest.mark.parametrize("step", GROUPED_STEPS, ids=lambda step: step.key)
+def test_grouped_steps_on_an_empty_frame(step) -> None:
+    df = only_missing_groups().iloc[:0]
+    if isinstance(step, GapReport) and not step.values.get("frequency"):
+        with pytest.raises(OperationError, match="expected frequency"):
+            step.apply(df, Context())
+        return
+    out = assert_code_matches(step, df)
+    assert len(out) == 0
+    if isinstance(step, Resample):
+        assert list(out.columns) == ["g", "t", "x"]
+        assert out.dtypes.tolist() == [df["g"].dtype, df["t"].dtype, np.dtype("float64")]
+
+
+def test_resample_with_a_column_called_name_and_no_groups() -> None:
+    """Regression: pandas read the column "name" as the result's name on an empty grouped result (TypeError)."""
+    df = pd.DataFrame(
+        {
+            "t": ts("2020-01-01", "2020-01-02"),
+            "g": pd.Series([None, None], dtype="str"),
+            "name": ["x", "y"],
+            "v": [1.0, 2.0],
+        }
+    )
+    step = Resample({"time_column": "t", "group_by": "g", "frequency": "MS", "aggregations": {"v": "sum"}})
+    out = assert_code_matches(step, df)
+    assert out.values.tolist()[0][1:] == [pd.Timestamp("2020-01-01"), 3.0] and pd.isna(out["g"].iloc[0])
+    for frame in (df.iloc[:0], df.assign(t=pd.NaT)):  # empty results
+        out = assert_code_matches(step, frame)
+        assert len(out) == 0 and list(out.columns) == ["g", "t", "v"]
+        assert out["g"].dtype == df["g"].dtype
+    named = Resample(
+        {
+            "time_column": "t",
+            "group_by": "g",
+            "frequency": "MS",
+            "aggregations": {"v": "sum", "name": "first"},
+        }
+    )
+    assert list(assert_code_matches(named, df.iloc[:0]).columns) == ["g", "t", "v", "name"]
+    assert list(assert_code_matches(Resample({**named.values, "group_by": None}), df.iloc[:0]).columns) == [
+        "t",
+        "v",
+        "name",
+    ]
+
+
+def test_time_window_problems_are_named() -> None:
+    df = only_missing_groups().assign(g=["a", "a", "b"])
+    step = RollingWindow(
+        {"columns": ["x"], "window": "2D", "time_column": "t", "stats": ["sum"], "group_by": "g"}
+    )
+    with pytest.raises(OperationError, match="missing time"):
+        step.apply(df.assign(t=df["t"].where(df.index != 1)), Context())
+    with pytest.raises(OperationError, match="not sorted by 't' within each g"):
+        step.apply(df.iloc[[1, 0, 2]].reset_index(drop=True), Context())
+    assert_code_matches(step, df.iloc[[2, 0, 1]].reset_index(drop=True))  # sorted within each group is enough

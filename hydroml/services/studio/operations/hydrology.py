@@ -1,7 +1,8 @@
 """Hydrology operations: unit conversion, non-positive flows, baseflow separation, flow exceedance, antecedent rain.
 
 Per-series work (baseflow, exceedance, antecedent precipitation) runs within each group (e.g. station_id) in the
-current row order: sort rows by time first ("Set time column").
+current row order: sort rows by time first ("Set time column"). Rows whose group value is missing form one group of
+their own (pandas' ``dropna=False``, as in every studio operation with a group column).
 """
 
 from __future__ import annotations
@@ -312,7 +313,9 @@ class BaseflowLyneHollick(Operation):
         c, g, (alpha, passes) = self.values["column"], self.values.get("group_by"), self._args()
         out = df.copy(deep=False)  # copy-on-write: only the columns this step writes are new
         if g:
-            out[self.values["new_name"]] = df.groupby(g)[c].transform(_lyne_hollick, alpha, passes)
+            out[self.values["new_name"]] = df.groupby(g, dropna=False)[c].transform(
+                _lyne_hollick, alpha, passes
+            )
         else:
             out[self.values["new_name"]] = _lyne_hollick(df[c], alpha, passes)
         return out
@@ -328,7 +331,7 @@ class BaseflowLyneHollick(Operation):
     def code(self) -> list[str]:
         c, g, (alpha, passes) = self.values["column"], self.values.get("group_by"), self._args()
         call = (
-            f"df.groupby({g!r})[{c!r}].transform(_lyne_hollick, {alpha!r}, {passes!r})"
+            f"df.groupby({g!r}, dropna=False)[{c!r}].transform(_lyne_hollick, {alpha!r}, {passes!r})"
             if g
             else f"_lyne_hollick({col(c)}, {alpha!r}, {passes!r})"
         )

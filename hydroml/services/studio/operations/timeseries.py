@@ -331,7 +331,9 @@ class Resample(Operation):
         t, g, freq = self.values["time_column"], self.values.get("group_by"), self.values["frequency"]
         aggs = self.values["aggregations"]
         if not g:
-            body = "".join(f"    {c!r}: {_aggregate_code(f'_bins[{c!r}]', how)},\n" for c, how in aggs.items())
+            body = "".join(
+                f"    {c!r}: {_aggregate_code(f'_bins[{c!r}]', how)},\n" for c, how in aggs.items()
+            )
             return [
                 f"_bins = df.set_index({t!r}).resample({freq!r})",
                 f"df = pd.DataFrame({{\n{body}}}).reset_index()",
@@ -388,10 +390,10 @@ class MakeRegular(Operation):
                 else []
             )
         keys = [g, t] if g else t
-        rows = pd.concat([df, *[rows for rows in new if len(rows)]])
+        regular = pd.concat([df, *[rows for rows in new if len(rows)]])
         if g:  # the new rows hold the group as a plain value: give the column its type back (e.g. category)
-            rows = rows.astype({g: df[g].dtype})
-        return rows.sort_values(keys, kind="stable").reset_index(drop=True)
+            regular = regular.astype({g: df[g].dtype})
+        return regular.sort_values(keys, kind="stable").reset_index(drop=True)
 
     def describe(self) -> str:
         g = self.values.get("group_by")
@@ -538,7 +540,7 @@ def window_code(
         return f"{grouped(group, column)}.rolling({window}{options}).{stat}(){tail}"
     if group:
         return (
-            f"df.groupby({group!r})[[{time!r}, {column!r}]].rolling({window!r}, on={time!r}{options})"
+            f"df.groupby({group!r}, dropna=False)[[{time!r}, {column!r}]].rolling({window!r}, on={time!r}{options})"
             f".{stat}()[{column!r}].droplevel(0)"
         )
     return f"df.rolling({window!r}, on={time!r}{options})[{column!r}].{stat}()"
@@ -556,23 +558,37 @@ def window_stat(
 ) -> pd.Series:
     """What `window_code` prints, computed."""
     options = _window_options(min_periods, closed)
+    if isinstance(window, str):
+        _check_window_times(df, group, time)
     try:
         if isinstance(window, int):
             if group:
-                return getattr(df.groupby(group)[column].rolling(window, **options), stat)().droplevel(0)
+                rolling = df.groupby(group, dropna=False)[column].rolling(window, **options)
+                return getattr(rolling, stat)().droplevel(0)
             return getattr(df[column].rolling(window, **options), stat)()
         if group:
-            frame = getattr(df.groupby(group)[[time, column]].rolling(window, on=time, **options), stat)()
-            return frame[column].droplevel(0)
+            rolling = df.groupby(group, dropna=False)[[time, column]].rolling(window, on=time, **options)
+            return getattr(rolling, stat)()[column].droplevel(0)
         return getattr(df.rolling(window, on=time, **options)[column], stat)()
-    except ValueError as exc:
-        if isinstance(window, int):
-            raise
+    except (ValueError, TypeError) as exc:
+        raise OperationError(f"Cannot compute the rolling {stat} of {column!r} over {window}: {exc}") from exc
+
+
+def _check_window_times(df: pd.DataFrame, group: str | None, time: str) -> None:
+    """A duration window needs every time present and sorted (within each group): say which one is wrong."""
+    times = df[time]
+    if missing := int(times.isna().sum()):
         raise OperationError(
-            f"{time!r} must have no missing times and be sorted"
+            f"{time!r} has {missing:,} missing time(s); a time window needs a time on every row. Drop or fill "
+            "those rows first."
+        )
+    steps = times.groupby(df[group], dropna=False).diff() if group else times.diff()
+    if (steps < pd.Timedelta(0)).any():
+        raise OperationError(
+            f"Rows are not sorted by {time!r}"
             + (f" within each {group}" if group else "")
-            + " for a time window; use Set time column first."
-        ) from exc
+            + "; a time window needs them in time order. Use Set time column first."
+        )
 
 
 @register
@@ -896,7 +912,9 @@ class GapReport(Operation):
         t, g, freq = self.values["time_column"], self.values.get("group_by"), self.values.get("frequency")
         cols = self.values.get("columns")
         if not freq:
-            diffs = df.sort_values([g, t]).groupby(g)[t].diff() if g else df[t].sort_values().diff()
+            diffs = (
+                df.sort_values([g, t]).groupby(g, dropna=False)[t].diff() if g else df[t].sort_values().diff()
+            )
             modes = diffs[diffs > pd.Timedelta(0)].mode()
             if modes.empty:
                 raise OperationError(
@@ -908,7 +926,7 @@ class GapReport(Operation):
             {"group": df[g], "time": df[t], "present": present} if g else {"time": df[t], "present": present}
         )
         bins = (
-            frame.set_index("time").groupby("group").resample(freq)
+            frame.set_index("time").groupby("group", dropna=False).resample(freq)
             if g
             else frame.set_index("time").resample(freq)
         )
@@ -920,7 +938,7 @@ class GapReport(Operation):
         keys = ["group", "run"] if g else "run"
         report = (
             steps[steps["missing"]]
-            .groupby(keys)
+            .groupby(keys, dropna=False)
             .agg(gap_start=("time", "first"), gap_end=("time", "last"), missing_steps=("time", "size"))
             .reset_index()
             .drop(columns="run")
@@ -943,7 +961,7 @@ class GapReport(Operation):
             step = repr(freq)
         else:
             diffs = (
-                f"df.sort_values({[g, t]!r}).groupby({g!r})[{t!r}].diff()"
+                f"df.sort_values({[g, t]!r}).groupby({g!r}, dropna=False)[{t!r}].diff()"
                 if g
                 else f"{col(t)}.sort_values().diff()"
             )
@@ -952,7 +970,7 @@ class GapReport(Operation):
         fields = (
             f"'group': {col(g)}, " if g else ""
         ) + f"'time': {col(t)}, 'present': {self._present_code()}"
-        grouping = ".groupby('group')" if g else ""
+        grouping = ".groupby('group', dropna=False)" if g else ""
         # grouped resampling of an empty frame loses the group column: reindex keeps it
         reindex = ".reindex(columns=['group', 'time', 'present'])" if g else ""
         keys = "['group', 'run']" if g else "'run'"
@@ -967,7 +985,7 @@ class GapReport(Operation):
             "_steps['run'] = _steps['missing'].ne(_steps['missing'].shift()).cumsum()",
             "df = (\n"
             "    _steps[_steps['missing']]\n"
-            f"    .groupby({keys})\n"
+            f"    .groupby({keys}, dropna=False)\n"
             "    .agg(gap_start=('time', 'first'), gap_end=('time', 'last'), missing_steps=('time', 'size'))\n"
             "    .reset_index()\n"
             "    .drop(columns='run')"
