@@ -210,7 +210,6 @@ def materialize(
     with _lock_for(checkpoint_dir.as_posix() if checkpoint_dir else base_key):
         start, frame, statuses = _nearest_start(keys, trails, load_base, checkpoint_dir)
         cache = frame_cache()
-        work_seconds = 0.0
         for index in range(start, len(steps)):
             step = steps[index]
             key = keys[index + 1]
@@ -222,12 +221,11 @@ def materialize(
             else:
                 frame, status = _apply_step(step, frame, ctx)
             elapsed = time.perf_counter() - began
-            work_seconds += elapsed
             statuses = [*statuses, _with_seconds(status, elapsed)]
             cache.put(key, frame)
             _remember_statuses(trails[index + 1], statuses)
-        if checkpoint_dir is not None and work_seconds > CHECKPOINT_AFTER_SECONDS:
-            _write_checkpoint_later(checkpoint_dir, trails[-1], frame, statuses)
+        if checkpoint_dir is not None:
+            _checkpoint_if_costly(checkpoint_dir, trails[-1], frame, statuses)
         return Materialized(keys[-1], frame, statuses)
 
 
@@ -272,11 +270,20 @@ def apply_new_step(step: Step, frame: pd.DataFrame, ctx: Context) -> tuple[pd.Da
     return result, _with_seconds(status, time.perf_counter() - began)
 
 
-def remember(base_key: str, steps: tuple[Step, ...], frame: pd.DataFrame, statuses: list[StepStatus]) -> str:
+def remember(
+    base_key: str,
+    steps: tuple[Step, ...],
+    frame: pd.DataFrame,
+    statuses: list[StepStatus],
+    checkpoint_dir: Path | None = None,
+) -> str:
     """Cache the frame after ``steps`` computed outside `materialize` (a freshly added step); returns its key."""
     key = step_keys(base_key, steps)[-1]
     frame_cache().put(key, frame)
-    _remember_statuses(trail_keys(base_key, steps)[-1], statuses)
+    trail = trail_keys(base_key, steps)[-1]
+    _remember_statuses(trail, statuses)
+    if checkpoint_dir is not None:
+        _checkpoint_if_costly(checkpoint_dir, trail, frame, statuses)
     return key
 
 
@@ -293,6 +300,7 @@ def _nearest_start(
             loaded = _read_checkpoint(checkpoint_dir, trails[index])
             if loaded is not None and len(loaded[1]) == index:
                 frame, statuses = loaded
+                _checkpointed[checkpoint_dir.as_posix()] = index
                 cache.put(keys[index], frame)
                 _remember_statuses(trails[index], statuses)
                 return index, frame, statuses
@@ -345,7 +353,18 @@ def write_checkpoint(folder: Path, key: str, frame: pd.DataFrame, statuses: list
         old.with_suffix(".parquet").unlink(missing_ok=True)
 
 
-def _write_checkpoint_later(folder: Path, key: str, frame: pd.DataFrame, statuses: list[StepStatus]) -> None:
+_checkpointed: dict[str, int] = {}  # checkpoint folder -> steps covered by the newest checkpoint written here
+
+
+def _checkpoint_if_costly(folder: Path, trail: str, frame: pd.DataFrame, statuses: list[StepStatus]) -> None:
+    """Write a checkpoint (in the background) once rebuilding this frame from the last one would cost more
+    than `CHECKPOINT_AFTER_SECONDS`: steps added one by one are cheap each, but add up after a restart."""
+    covered = _checkpointed.get(folder.as_posix(), 0)
+    if covered > len(statuses):
+        covered = 0  # after an undo: the newest checkpoint is past the cursor
+    if sum(status.seconds for status in statuses[covered:]) <= CHECKPOINT_AFTER_SECONDS:
+        return
+    _checkpointed[folder.as_posix()] = len(statuses)
     threading.Thread(
-        target=write_checkpoint, args=(folder, key, frame, statuses), name="studio-checkpoint", daemon=True
+        target=write_checkpoint, args=(folder, trail, frame, statuses), name="studio-checkpoint", daemon=True
     ).start()

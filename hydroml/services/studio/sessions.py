@@ -331,7 +331,7 @@ def add_step(
         if status.state != "applied":
             raise InvalidInput("", status.reason)
         base_key, _, _ = _base(actor, info)
-        engine.remember(base_key, recipe.applied, frame, [*done.statuses, status])
+        engine.remember(base_key, recipe.applied, frame, [*done.statuses, status], checkpoint_dir(info.id))
         return _with_recipe(info, recipe)
 
     return _state(actor, _save(actor, project_id, session_id, expected_revision, change))

@@ -101,3 +101,24 @@ def test_only_the_newest_checkpoints_are_kept(tmp_path):
         engine.write_checkpoint(tmp_path, f"key{i}", frame, [])
     assert len(list(tmp_path.glob("*.parquet"))) == engine.CHECKPOINTS_PER_SESSION
     assert len(list(tmp_path.glob("*.json"))) == engine.CHECKPOINTS_PER_SESSION
+
+
+def test_steps_added_one_by_one_get_a_checkpoint_once_a_rebuild_would_be_slow(tmp_path):
+    import time
+
+    from hydroml.services.studio.engine import StepStatus
+
+    base, steps = (
+        _frame(100),
+        (new_step("drop_columns", {"columns": ["b"]}), new_step("drop_columns", {"columns": ["c"]})),
+    )
+    one = StepStatus(steps[0].id, "applied", seconds=0.3)
+    engine.remember("base-5", steps[:1], base.drop(columns=["b"]), [one], tmp_path)
+    time.sleep(0.2)
+    assert list(tmp_path.glob("*.parquet")) == []  # 0.3 s to rebuild: not worth a file
+    two = StepStatus(steps[1].id, "applied", seconds=0.3)
+    engine.remember("base-5", steps, base.drop(columns=["b", "c"]), [one, two], tmp_path)
+    deadline = time.monotonic() + 10
+    while not list(tmp_path.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.stem for p in tmp_path.glob("*.json")] == [engine.trail_keys("base-5", steps)[-1]]
