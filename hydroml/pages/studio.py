@@ -41,10 +41,10 @@ def _status_badge(state) -> rx.Component:
 
 
 def _select(
-    value, options, on_change, *, label: str, placeholder: str = "", class_name: str = "grove-select", **props
+    value, options, on_change, *, label: str, placeholder="Choose…", class_name: str = "grove-select", **props
 ) -> rx.Component:
     return rx.el.select(
-        rx.el.option(placeholder or "Choose…", value=""),
+        rx.el.option(placeholder, value=""),
         rx.foreach(options, lambda option: rx.el.option(option, value=option)),
         value=value,
         on_change=on_change,
@@ -166,6 +166,7 @@ def _field_control(field) -> rx.Component:
                 field.options,
                 lambda v: StudioState.set_field(field.name, v),
                 label="Column",
+                placeholder=rx.cond(field.required, "Choose…", "— none —"),
                 id="op-field-" + field.name,
             ),
         ),  # fmt: skip
