@@ -262,3 +262,47 @@ def test_column_operations_handle_empty_and_all_missing_frames(key, values, rows
     frame_ = df.iloc[:0] if rows == "empty" else df
     out = assert_code_matches(op(key, **values), frame_)
     assert len(out) == len(frame_)
+
+
+# ------------------------------------------------------------------ regressions
+
+
+def test_select_and_drop_keep_at_least_one_column():
+    """Regression: a frame without columns comes back from Parquet with 0 rows."""
+    for step in (op("drop_columns", columns=["a", ODD, "s"]), op("select_columns", columns=[])):
+        errors = step.validate(schema_of(frame()))
+        assert [e.param for e in errors] == ["columns"]
+        assert "keep at least one column" in errors[0].message
+    assert list(assert_code_matches(op("drop_columns", columns=["a", "s"]), frame()).columns) == [ODD]
+
+
+def category_frame() -> pd.DataFrame:
+    """Category columns whose categories are not text, as "Change column type" to category makes them."""
+    return pd.DataFrame(
+        {
+            "f": pd.Categorical([1.5, 0.0, None, 1.0]),
+            "i": pd.Series([1, 0, None, 1], dtype="Int64").astype("category"),
+            "b": pd.Series([True, False, None, True], dtype="boolean").astype("category"),
+            "d": pd.Series(pd.to_datetime(["2020-01-01", None, "2020-01-02", "2020-01-01"])).astype(
+                "category"
+            ),
+        }
+    )
+
+
+@pytest.mark.parametrize("column", ["f", "i", "b", "d"])
+def test_category_columns_of_numbers_split_and_cast_as_text(column):
+    """Regression: split_column and cast to bool used .str on non-text categories (AttributeError)."""
+    df = category_frame()
+    out = assert_code_matches(op("split_column", column=column, delimiter=".", parts=2), df)
+    text = df[column].astype("str")
+    assert out[f"{column}_1"].isna().tolist() == text.isna().tolist()
+    assert out[f"{column}_1"].dropna().tolist() == [v.split(".")[0] for v in text.dropna()]
+    out = assert_code_matches(op("cast_column", columns=[column], to="bool"), df)
+    expected = {
+        "f": [NAN, 0.0, NAN, 1.0],  # 1.5 is not true/false; 0.0 and 1.0 are
+        "i": [1.0, 0.0, NAN, 1.0],
+        "b": [1.0, 0.0, NAN, 1.0],
+        "d": [NAN, NAN, NAN, NAN],
+    }[column]
+    assert out[column].astype("float").tolist() == pytest.approx(expected, nan_ok=True)

@@ -419,3 +419,14 @@ def test_outliers_validation(small):
     assert set(errors(op("outliers", columns=["n"], threshold=-1), small)) == {"threshold"}
     assert set(errors(op("outliers", columns=["n"]), small.assign(n_outlier=1))) == {"action"}
     assert errors(op("outliers", columns=["n"], action="clip"), small.assign(n_outlier=1)) == {}
+
+
+@pytest.mark.parametrize("action", ["flag", "clip", "remove_rows"])
+def test_outliers_when_no_row_has_a_group_value(action):
+    df = pd.DataFrame({"g": pd.Series([None] * 6, dtype="str"), "x": [1.0, 2.0, 3.0, 2.0, 1.0, 50.0]})
+    grouped = assert_code_matches(op("outliers", columns=["x"], group_by="g", action=action), df)
+    alone = assert_code_matches(op("outliers", columns=["x"], action=action), df)
+    pd.testing.assert_frame_equal(grouped, alone)  # one group: the whole column
+    assert (
+        len(assert_code_matches(op("outliers", columns=["x"], group_by="g", action=action), df.iloc[:0])) == 0
+    )

@@ -331,3 +331,33 @@ def test_group_operations_with_only_missing_groups(step, rows) -> None:
     if rows != "empty":
         ungrouped = assert_code_matches(type(step)({**step.values, "group_by": None}), frame)
         pd.testing.assert_frame_equal(out, ungrouped)
+
+
+def test_convert_units_where_a_category_column_of_numbers_contains_text() -> None:
+    """Regression: 'contains' on a category column of numbers raised AttributeError."""
+    df = pd.DataFrame({"station": pd.Categorical([101, 202, None]), "q": [1000.0, 2000.0, 3000.0]})
+    step = ConvertUnits(
+        {
+            "columns": ["q"],
+            "from_unit": "L/s",
+            "to_unit": "m3/s",
+            "only_where": where("station", "contains", "10"),
+        }
+    )
+    out = assert_code_matches(step, df)
+    assert out["q"].tolist() == [1.0, 2000.0, 3000.0]
+
+
+def test_antecedent_precipitation_per_category_group_keeps_missing_groups() -> None:
+    """pandas' rolling per group leaves out rows whose category is missing; they form a group of their own."""
+    df = pd.DataFrame(
+        {
+            "site": pd.Categorical(["a", None, "a", None]),
+            "date": pd.to_datetime(["2020-01-01", "2020-01-01", "2020-01-02", "2020-01-02"]),
+            "p": [1.0, 10.0, 2.0, 20.0],
+        }
+    )
+    step = AntecedentPrecipitation({"column": "p", "days": 1, "time_column": "date", "group_by": "site"})
+    out = assert_code_matches(step, df)
+    np.testing.assert_array_equal(out["p_prev1d"], [np.nan, np.nan, 1.0, 10.0])
+    assert ".cat.codes" in "\n".join(step.code())

@@ -343,3 +343,68 @@ def test_missing_operations_handle_empty_and_all_missing_frames(key, values, row
     out = assert_code_matches(op(key, **values), frame)
     assert len(out) == len(frame)
     assert list(out.columns) == list(df.columns)
+
+
+# ------------------------------------------------------------------ regressions
+
+
+@pytest.mark.parametrize("value", ["missing", "1"])
+def test_fill_constant_on_a_category_column_of_numbers_can_be_saved(value, tmp_path):
+    """Regression: the text value next to number categories made to_parquet fail (ArrowInvalid)."""
+    df = pd.DataFrame(
+        {
+            "f": pd.Categorical([1.5, 2.0, None]),
+            "d": pd.Series(pd.to_datetime(["2020-01-01", None, "2020-01-02"])).astype("category"),
+            "s": pd.Categorical(["b", None, "a"], categories=["b", "a", "z"]),
+        }
+    )
+    out = assert_code_matches(op("fill_constant", columns=["f", "d", "s"], value=value), df)
+    assert out["f"].tolist() == ["1.5", "2.0", value]  # the labels become text, like the value
+    assert out["d"].tolist() == ["2020-01-01 00:00:00", value, "2020-01-02 00:00:00"]
+    assert out["s"].tolist() == ["b", value, "a"]
+    assert out["s"].cat.categories.tolist() == ["b", "a", "z", value]  # text labels keep their order
+    out.to_parquet(tmp_path / "filled.parquet", index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "filled.parquet"), out)
+
+
+GROUP_STEPS = [
+    ("fill_direction", {"columns": ["x"], "direction": "forward"}),
+    ("fill_direction", {"columns": ["x"], "direction": "backward", "limit": 1}),
+    ("interpolate", {"columns": ["x"]}),
+    ("interpolate", {"columns": ["x"], "method": "nearest", "max_gap": 1}),
+    ("interpolate", {"columns": ["x"], "method": "time", "time_column": "t"}),
+    ("fill_group_statistic", {"columns": ["x"], "statistic": "median"}),
+]
+GROUP_COLUMNS = {
+    "text": pd.Series(["a", "a", None, None, "b", "b"], dtype="str"),
+    "category": pd.Series(["a", "a", None, None, "b", "b"], dtype="category"),
+    "integer": pd.Series([1, 1, None, None, 2, 2], dtype="Int64"),
+    "boolean": pd.Series([True, True, None, None, False, False], dtype="boolean"),
+    "all missing": pd.Series([None] * 6, dtype="str"),
+}
+
+
+@pytest.mark.parametrize(("key", "values"), GROUP_STEPS)
+@pytest.mark.parametrize("group", list(GROUP_COLUMNS))
+def test_rows_without_a_group_value_form_their_own_group(key, values, group):
+    """Regression: interpolating per group raised "boolean value of NA is ambiguous" for <NA> group values."""
+    df = pd.DataFrame(
+        {
+            "g": GROUP_COLUMNS[group],
+            "t": pd.to_datetime(
+                ["2020-01-01", "2020-01-02", "2020-01-01", "2020-01-03", "2020-01-01", "2020-01-02"]
+            ),
+            "x": [1.0, NAN, 3.0, NAN, NAN, 6.0],
+        }
+    )
+    if group == "all missing":
+        df["t"] = pd.date_range("2020-01-01", periods=6)
+    out = assert_code_matches(op(key, **values, group_by="g"), df)
+    # the same as each group on its own, the rows without a group value being one more group
+    alone_key, alone_values = ("fill_statistic", values) if key == "fill_group_statistic" else (key, values)
+    labels = df["g"].astype("str")  # plain text labels: pandas iterates over every group of them
+    for _, rows in df.groupby(labels, dropna=False):
+        alone = assert_code_matches(
+            op(alone_key, **alone_values), rows.drop(columns="g").reset_index(drop=True)
+        )
+        np.testing.assert_array_equal(out.loc[rows.index, "x"], alone["x"])

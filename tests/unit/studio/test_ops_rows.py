@@ -139,7 +139,9 @@ def test_all_any_and_nested_groups():
     }
     assert rows_kept(nested) == [1, 3, 5]
     code = condition_code(nested, schema_of(frame()))
-    assert code == (f"df[{NAME!r}].str.startswith('ST0', na=False) & (df['flow'].isna() | (df['n'] == 40))")
+    assert code == (
+        f"df[{NAME!r}].astype('str').str.startswith('ST0', na=False) & (df['flow'].isna() | (df['n'] == 40))"
+    )
 
 
 def test_condition_code_uses_typed_literals_from_the_schema():
@@ -359,3 +361,18 @@ def test_row_operations_handle_empty_and_all_missing_frames(key, values, rows):
     frame_ = df.iloc[:0] if rows == "empty" else df
     out = assert_code_matches(op(key, **values), frame_)
     assert list(out.columns) == list(df.columns)
+
+
+@pytest.mark.parametrize(
+    ("test", "value", "kept"),
+    [("contains", "1", [0, 3]), ("starts with", "0", [1]), ("regex", r"^\d\.5$", [0])],
+)
+def test_text_tests_read_category_columns_of_numbers_as_text(test, value, kept):
+    """Regression: .str on a category column of numbers raised AttributeError."""
+    df = pd.DataFrame({"f": pd.Categorical([1.5, 0.0, None, 1.0]), "n": [1, 2, 3, 4]})
+    conditions = {"combine": "all", "rules": [{"column": "f", "op": test, "value": value}]}
+    out = assert_code_matches(op("filter_rows", conditions=conditions), df)
+    assert out["n"].tolist() == [n + 1 for n in kept]  # missing values never match
+    dates = pd.DataFrame({"d": pd.Series(pd.to_datetime(["2020-01-01", None])).astype("category")})
+    starts = {"combine": "all", "rules": [{"column": "d", "op": "starts with", "value": "2020-01"}]}
+    assert len(assert_code_matches(op("filter_rows", conditions=starts), dates)) == 1

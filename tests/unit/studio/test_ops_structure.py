@@ -513,3 +513,18 @@ def test_append_errors() -> None:
     assert param_names(AppendSource({"source": OTHER, "require_same_columns": "yes"}), df) == [
         "require_same_columns"
     ]
+
+
+@pytest.mark.parametrize("keys", [["g"], ["g", "c"]])
+def test_group_aggregate_when_no_row_has_a_group_value(keys) -> None:
+    df = pd.DataFrame(
+        {
+            "g": pd.Series([None] * 3, dtype="str"),
+            "c": pd.Categorical([None] * 3, categories=["a"]),
+            "x": [1.0, 2.0, 3.0],
+        }
+    )
+    op = GroupAggregate({"group_by": keys, "aggregations": {"x": "sum"}})
+    out = assert_code_matches(op, df)
+    assert len(out) == 1 and out["x_sum"].tolist() == [6.0] and out[keys].isna().all().all()
+    assert len(assert_code_matches(op, df.iloc[:0])) == 0

@@ -99,6 +99,33 @@ def test_parse_datetime_format_and_dayfirst() -> None:
     assert out["d"].tolist() == [pd.Timestamp("2020-04-03"), pd.Timestamp("2020-04-13")]
 
 
+def test_parse_datetime_without_format_leaves_text_that_is_no_date_missing() -> None:
+    """Regression: pandas' fallback read "ST01" as 0001-01-01 (and "12:00" or "now" as today)."""
+    df = pd.DataFrame({"d": ["ST01", "2020-01-31", "garbage", None, "12:00", "now", "2020", "2020-02-29"]})
+    out = assert_code_matches(ParseDatetime({"column": "d"}), df)
+    assert out["d"].tolist()[1] == pd.Timestamp("2020-01-31")
+    assert out["d"].tolist()[7] == pd.Timestamp("2020-02-29")
+    assert out["d"].isna().tolist() == [True, False, True, True, True, True, True, False]
+    first = pd.DataFrame({"d": ["ST01", "31/01/2020", "garbage", "01/02/2020 06:00", "01/02/2020"]})
+    out = assert_code_matches(ParseDatetime({"column": "d", "dayfirst": True}), first)
+    # the layout comes from the first date: 31/01/2020 (values written another way become missing)
+    assert out["d"].tolist()[1] == pd.Timestamp("2020-01-31")
+    assert out["d"].tolist()[4] == pd.Timestamp("2020-02-01")
+    assert out["d"].isna().tolist() == [True, False, True, True, False]
+    words = pd.DataFrame({"d": pd.Series(["31 January 2020", "Station 12", "20200131"], dtype="str")})
+    out = assert_code_matches(ParseDatetime({"column": "d"}), words)
+    assert out["d"].tolist()[0] == pd.Timestamp("2020-01-31") and out["d"].isna().tolist() == [
+        False,
+        True,
+        True,
+    ]
+    # a format reads exactly what it describes
+    out = assert_code_matches(
+        ParseDatetime({"column": "d", "format": "%Y"}), df[df["d"] != "now"].reset_index(drop=True)
+    )
+    assert out["d"].tolist()[5] == pd.Timestamp("2020-01-01") and out["d"].notna().sum() == 1
+
+
 def test_parse_datetime_keeps_a_datetime_column(daily: pd.DataFrame) -> None:
     out = assert_code_matches(ParseDatetime({"column": "date"}), daily)
     pd.testing.assert_frame_equal(out, daily)
@@ -635,3 +662,24 @@ def test_time_window_problems_are_named() -> None:
     with pytest.raises(OperationError, match="not sorted by 't' within each g"):
         step.apply(df.iloc[[1, 0, 2]].reset_index(drop=True), Context())
     assert_code_matches(step, df.iloc[[2, 0, 1]].reset_index(drop=True))  # sorted within each group is enough
+
+
+@pytest.mark.parametrize("window", ["2", "2D"])
+def test_rolling_window_per_category_group_keeps_rows_without_a_category(window: str) -> None:
+    """pandas' rolling per group left out rows whose category is missing (and failed when every row had none)."""
+    df = only_missing_groups().assign(g=pd.Categorical(["a", None, None]))
+    step = RollingWindow(
+        {
+            "columns": ["x"],
+            "window": window,
+            "time_column": "t",
+            "stats": ["sum"],
+            "min_periods": 1,
+            "group_by": "g",
+        }
+    )
+    out = assert_code_matches(step, df)
+    assert out.iloc[:, -1].tolist() == [1.0, 2.0, 5.0]
+    assert "df['g'].cat.codes" in step.code()[0]
+    empty = df.assign(g=pd.Categorical([None] * 3, categories=["a"]))
+    assert assert_code_matches(step, empty).iloc[:, -1].tolist() == [1.0, 3.0, 5.0]

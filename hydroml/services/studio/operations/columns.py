@@ -24,6 +24,8 @@ from hydroml.services.studio.operations.base import (
 from hydroml.services.studio.operations.rows import SchemaAware
 
 GROUP = "Columns"
+# A table without columns cannot keep its rows (Parquet stores none), so selecting or dropping keeps one at least.
+KEEP_ONE = "keep at least one column (a table without columns loses its rows when saved)."
 
 
 def _new_name_error(
@@ -43,6 +45,11 @@ class SelectColumns(Operation):
     group = GROUP
     summary = "Keep only the chosen columns, in the order you list them."
     params = (Param("columns", "Columns", "columns", help="The columns to keep, in their new order."),)
+
+    def validate(self, schema: Schema) -> list[ParamError]:
+        if self.values.get("columns") in (None, []):
+            return [ParamError("columns", f"Columns: {KEEP_ONE}")]
+        return super().validate(schema)
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         return df[list(self.values["columns"])]
@@ -96,8 +103,13 @@ class DropColumns(Operation):
     key = "drop_columns"
     label = "Drop columns"
     group = GROUP
-    summary = "Remove columns."
+    summary = "Remove columns (at least one column stays)."
     params = (Param("columns", "Columns", "columns"),)
+
+    def check(self, schema: Schema) -> list[ParamError]:
+        if set(schema) <= set(self.values["columns"]):
+            return [ParamError("columns", f"Columns: {KEEP_ONE}")]
+        return []
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         return df.drop(columns=list(self.values["columns"]))
@@ -143,7 +155,17 @@ class DuplicateColumn(Operation):
 # ------------------------------------------------------------------ cast
 
 _TARGETS = ("int", "float", "string", "bool", "category", "datetime")
-_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+# Text read as true/false (after trimming and lower-casing); "1.0"/"0.0" are how category columns of numbers read.
+_BOOL_WORDS = {
+    "true": True,
+    "yes": True,
+    "1": True,
+    "1.0": True,
+    "false": False,
+    "no": False,
+    "0": False,
+    "0.0": False,
+}
 # (source dtype, target) pairs that make no sense; the message says what to do instead.
 _REFUSED = {
     ("datetime", "int"): "a date cannot become a whole number",
@@ -248,7 +270,7 @@ class CastColumn(SchemaAware):
             if source in ("integer", "float"):
                 x = s.map({1: True, 0: False})
             else:
-                x = s.str.strip().str.lower().map(_BOOL_WORDS)
+                x = s.astype("str").str.strip().str.lower().map(_BOOL_WORDS)
             return x.astype("boolean") if x.isna().any() else x.astype("bool")
         if to == "category":
             return s.astype("category")
@@ -288,7 +310,7 @@ class CastColumn(SchemaAware):
             if source in ("integer", "float"):
                 mapped = f"{c}.map({{1: True, 0: False}})"
             else:
-                mapped = f"{c}.str.strip().str.lower().map({_BOOL_WORDS!r})"
+                mapped = f"{c}.astype('str').str.strip().str.lower().map({_BOOL_WORDS!r})"
             return [f"_x = {mapped}", f"{c} = _x.astype('boolean') if _x.isna().any() else _x.astype('bool')"]
         if to == "category":
             return [f"{c} = {c}.astype('category')"]
@@ -395,9 +417,8 @@ class SplitColumn(Operation):
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         parts = int(self.values["parts"])
-        pieces = df[self.values["column"]].str.split(
-            self.values["delimiter"], n=parts - 1, expand=True, regex=False
-        )
+        text = df[self.values["column"]].astype("str")  # category columns of numbers or dates split as text
+        pieces = text.str.split(self.values["delimiter"], n=parts - 1, expand=True, regex=False)
         out = df.copy(deep=False)
         out[self._names()] = pieces.reindex(columns=range(parts)).astype("str")
         return out
@@ -410,8 +431,8 @@ class SplitColumn(Operation):
         parts = int(self.values["parts"])
         c = col(self.values["column"])
         return [
-            f"df[{self._names()!r}] = {c}.str.split({self.values['delimiter']!r}, n={parts - 1}, expand=True, "
-            f"regex=False).reindex(columns=range({parts})).astype('str')"
+            f"df[{self._names()!r}] = {c}.astype('str').str.split({self.values['delimiter']!r}, n={parts - 1}, "
+            f"expand=True, regex=False).reindex(columns=range({parts})).astype('str')"
         ]
 
 

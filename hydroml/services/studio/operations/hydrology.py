@@ -393,7 +393,7 @@ class FlowExceedance(Operation):
 
 
 @register
-class AntecedentPrecipitation(Operation):
+class AntecedentPrecipitation(SchemaAware):
     key = "antecedent_precipitation"
     label = "Antecedent precipitation"
     group = GROUP
@@ -430,6 +430,7 @@ class AntecedentPrecipitation(Operation):
         return errors or new_name_errors("new_name", "New column", [self._name()], schema)
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        self.remember(df)
         c, t, g = self.values["column"], self.values["time_column"], self.values.get("group_by")
         out = df.copy(deep=False)  # copy-on-write: only the columns this step writes are new
         out[self._name()] = window_stat(
@@ -446,5 +447,8 @@ class AntecedentPrecipitation(Operation):
 
     def code(self) -> list[str]:
         c, t, g = self.values["column"], self.values["time_column"], self.values.get("group_by")
-        expr = window_code(self._window(), g, t, c, "sum", self.values.get("min_periods"), "left")
+        categorical = bool(g) and self.dtype(g) == "category"
+        expr = window_code(
+            self._window(), g, t, c, "sum", self.values.get("min_periods"), "left", categorical=categorical
+        )
         return [f"{col(self._name())} = {expr}"]

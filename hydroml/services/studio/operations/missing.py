@@ -4,7 +4,12 @@ Interpolation only fills interior gaps (``limit_area="inside"``): missing values
 last known value of a column (of a group) are left alone, because nothing on one side anchors them. Its
 "maximum gap" fills whole gaps of at most that many consecutive missing rows and leaves longer gaps completely
 untouched (pandas' own ``limit`` would fill the first N values of a long gap instead). With a group column, gaps
-are measured and filled within each group only: a gap is never bridged between two stations.
+are measured and filled within each group only: a gap is never bridged between two stations. Rows whose group
+value is missing form one group of their own (pandas' ``dropna=False``), as in every studio operation with a group
+column.
+
+Filling a category column with a value adds it as a text label; the column's labels become text too (numbers,
+dates or true/false labels of a column changed to category would otherwise mix with it, which Parquet cannot store).
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ class FillConstant(SchemaAware):
     key = "fill_constant"
     label = "Fill with a value"
     group = GROUP
-    summary = "Replace missing values with a fixed value, read as each column's type."
+    summary = (
+        "Replace missing values with a fixed value, read as each column's type (a new text label for a category "
+        "column, whose labels become text)."
+    )
     params = (
         Param("columns", "Columns", "columns"),
         Param(
@@ -66,17 +74,25 @@ class FillConstant(SchemaAware):
                 return [ParamError("value", f"Value: {exc}, which {column!r} ({schema[column]}) needs.")]
         return []
 
+    # A category column gets the value as a new text category. Its labels become text first (a no-op for text
+    # labels): labels that are numbers, dates or true/false (a column changed to category) would otherwise mix with
+    # the text value, which Parquet cannot store.
+
     def _filled(self, s: pd.Series, value, dtype: str | None) -> pd.Series:
         if dtype == "category":
+            s = s.cat.rename_categories(str)
             return s.cat.set_categories(s.cat.categories.append(pd.Index([value])).unique()).fillna(value)
         return s.fillna(value)
 
-    def _line(self, column: str, value, dtype: str | None) -> str:
+    def _lines(self, column: str, value, dtype: str | None) -> list[str]:
         c = col(column)
         if dtype == "category":
             categories = f"{c}.cat.categories.append(pd.Index([{literal(value)}])).unique()"
-            return f"{c} = {c}.cat.set_categories({categories}).fillna({literal(value)})"
-        return f"{c} = {c}.fillna({literal(value)})"
+            return [
+                f"{c} = {c}.cat.rename_categories(str)  # labels as text, like the value",
+                f"{c} = {c}.cat.set_categories({categories}).fillna({literal(value)})",
+            ]
+        return [f"{c} = {c}.fillna({literal(value)})"]
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
         self.remember(df)
@@ -96,7 +112,7 @@ class FillConstant(SchemaAware):
         lines = []
         for column in self.values["columns"]:
             dtype = self.dtype(column)
-            lines.append(self._line(column, self._typed(dtype), dtype))
+            lines += self._lines(column, self._typed(dtype), dtype)
         return lines
 
 
@@ -278,6 +294,8 @@ class Interpolate(Operation):
 
     def _fill(self, s: pd.Series, times: pd.Series | None) -> pd.Series:
         """Mirror of the `_interpolate` function in `code`: one column of one group."""
+        # unnamed: pandas names each group's values by the group value and compares names, which fails on <NA>
+        s = s.rename(None)
         method = self.values["method"]
         if method == "time":
             filled = (
@@ -292,11 +310,11 @@ class Interpolate(Operation):
         else:
             filled = s.interpolate(method="linear", limit_area="inside")
         max_gap = self.values.get("max_gap")
-        if max_gap is None:
-            return filled
-        gap = s.isna()
-        gap_length = gap.groupby(gap.ne(gap.shift()).cumsum()).transform("sum")
-        return filled.where(~gap | (gap_length <= int(max_gap)))
+        if max_gap is not None:
+            gap = s.isna()
+            gap_length = gap.groupby(gap.ne(gap.shift()).cumsum()).transform("sum")
+            filled = filled.where(~gap | (gap_length <= int(max_gap)))
+        return filled
 
     def _check_times(self, df: pd.DataFrame) -> None:
         time_column = self._time_column()
@@ -356,16 +374,19 @@ class Interpolate(Operation):
             )
         else:
             body = "    filled = s.interpolate(method='linear', limit_area='inside')"
-        function = ["def _interpolate(s):", body]
+        function = [
+            "def _interpolate(s):",
+            "    s = s.rename(None)  # unnamed: a missing group value (<NA>) is no name",
+            body,
+        ]
         max_gap = self.values.get("max_gap")
-        if max_gap is None:
-            function.append("    return filled")
-        else:
+        if max_gap is not None:
             function += [
                 "    gap = s.isna()",
                 "    gap_length = gap.groupby(gap.ne(gap.shift()).cumsum()).transform('sum')",
-                f"    return filled.where(~gap | (gap_length <= {int(max_gap)}))",
+                f"    filled = filled.where(~gap | (gap_length <= {int(max_gap)}))",
             ]
+        function.append("    return filled")
         lines = ["\n".join(function)]
         group_by = self.values.get("group_by")
         for column in self.values["columns"]:

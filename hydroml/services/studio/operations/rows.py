@@ -268,13 +268,13 @@ def _rule_mask(df: pd.DataFrame, column: str, op: str, value: Any) -> pd.Series:
     if op == "not in":
         return ~s.isin(value)
     if op == "contains":
-        return s.str.contains(value, regex=False, na=False)
+        return s.astype("str").str.contains(value, regex=False, na=False)
     if op == "starts with":
-        return s.str.startswith(value, na=False)
+        return s.astype("str").str.startswith(value, na=False)
     if op == "regex":
         with warnings.catch_warnings():  # pandas warns about groups in the pattern; they are harmless here
             warnings.simplefilter("ignore", UserWarning)
-            return s.str.contains(value, regex=True, na=False)
+            return s.astype("str").str.contains(value, regex=True, na=False)
     if op == "is missing":
         return s.isna()
     return s.notna()
@@ -291,11 +291,11 @@ def _rule_code(column: str, op: str, value: Any) -> str:
     if op == "not in":
         return f"~{c}.isin({literal(value)})"
     if op == "contains":
-        return f"{c}.str.contains({value!r}, regex=False, na=False)"
+        return f"{c}.astype('str').str.contains({value!r}, regex=False, na=False)"
     if op == "starts with":
-        return f"{c}.str.startswith({value!r}, na=False)"
+        return f"{c}.astype('str').str.startswith({value!r}, na=False)"
     if op == "regex":
-        return f"{c}.str.contains({value!r}, regex=True, na=False)"
+        return f"{c}.astype('str').str.contains({value!r}, regex=True, na=False)"
     if op == "is missing":
         return f"{c}.isna()"
     return f"{c}.notna()"
@@ -306,7 +306,9 @@ def condition_mask(df: pd.DataFrame, conditions: dict) -> pd.Series:
 
     Missing values never match a test except 'is missing', '!=' and 'not in' (pandas semantics: a missing value
     is "not equal" to anything). Nullable columns (Int64, boolean) may give a nullable mask whose <NA> counts as
-    no match when used to select rows. Raises OperationError when a rule does not fit the frame.
+    no match when used to select rows. The text tests (contains, starts with, regex) look at the text of the values
+    (``.astype('str')``, missing values stay missing), so category columns of numbers or dates work too. Raises
+    OperationError when a rule does not fit the frame.
     """
     schema = schema_of(df)
 

@@ -26,6 +26,7 @@ from hydroml.services.studio.operations.base import (
     col,
     register,
 )
+from hydroml.services.studio.operations.rows import SchemaAware
 
 GROUP = "Time series"
 GROUP_DTYPES = ("string", "integer", "category", "boolean")
@@ -109,8 +110,21 @@ def _frequency_param(required: bool = True, help: str = "") -> Param:
 # ------------------------------------------------------------------ parse and order
 
 
+# Text that looks like a date: a year-month(-day), day/month/year (any of - / . or space between), an eight-digit
+# date (20200131) or a month name with a four-digit year (31 January 2020, Jan 5 2020). Without a format, other
+# text becomes missing before pandas reads the values: pandas would otherwise fall back to reading each value on
+# its own and invent the missing parts ("ST01" -> 0001-01-01, "12:00" or "now" -> today). A regular expression
+# both Python's and Arrow's (RE2) engines read the same way.
+DATE_TEXT = (
+    r"\d{4}[-/.]\d{1,2}"
+    r"|\d{1,2}[-/. ]\d{1,2}[-/. ]\d{2,4}"
+    r"|^\s*\d{8}(?:\D|$)"
+    r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\b.*\d{4})"
+)
+
+
 @register
-class ParseDatetime(Operation):
+class ParseDatetime(SchemaAware):
     key = "parse_datetime"
     label = "Parse dates and times"
     group = GROUP
@@ -122,7 +136,9 @@ class ParseDatetime(Operation):
             "Format",
             "text",
             required=False,
-            help="Optional, e.g. %d/%m/%Y %H:%M. Empty = recognised from the values (ISO dates work best).",
+            help="Optional, e.g. %d/%m/%Y %H:%M. Empty = recognised from the first date (ISO dates such as "
+            "2020-01-31 work best): values written another way, and text that is not a date (e.g. ST01, 12:00 "
+            "or a year alone), become missing.",
         ),
         Param(
             "dayfirst",
@@ -175,11 +191,20 @@ class ParseDatetime(Operation):
         kwargs["errors"] = "coerce"
         return kwargs
 
+    def _filtered(self) -> bool:
+        """Without a format, text that does not look like a date becomes missing first (see DATE_TEXT)."""
+        return not self.values.get("format") and self.dtype(self.values["column"]) != "datetime"
+
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        self.remember(df)
         c, tz = self.values["column"], self.values.get("timezone")
+        values = df[c]
+        if self._filtered():
+            text = values.astype("str")
+            values = text.where(text.str.contains(DATE_TEXT, na=False))
         out = df.copy(deep=False)  # copy-on-write: only the columns this step writes are new
         try:
-            out[c] = pd.to_datetime(out[c], **self._kwargs())
+            out[c] = pd.to_datetime(values, **self._kwargs())
         except (ValueError, TypeError) as exc:
             if "Mixed timezones" in str(exc) or "mixed time zones" in str(exc).lower():
                 raise OperationError(
@@ -202,7 +227,16 @@ class ParseDatetime(Operation):
     def code(self) -> list[str]:
         c, tz = self.values["column"], self.values.get("timezone")
         args = "".join(f", {k}={v!r}" for k, v in self._kwargs().items())
-        lines = [f"{col(c)} = pd.to_datetime({col(c)}{args})"]
+        if self._filtered():
+            lines = [
+                f"_text = {col(c)}.astype('str')",
+                "# text that does not look like a date (e.g. ST01, 12:00, now) becomes missing",
+                f"_text = _text.where(_text.str.contains(r'{DATE_TEXT}', na=False))",
+                f"{col(c)} = pd.to_datetime(_text{args})",
+                "del _text",
+            ]
+        else:
+            lines = [f"{col(c)} = pd.to_datetime({col(c)}{args})"]
         if tz:
             lines.append(
                 f"{col(c)} = (\n"
@@ -521,6 +555,15 @@ def _window_options(min_periods: int | None, closed: str | None) -> dict:
     return options
 
 
+def _window_groups(group: str, categorical: bool) -> str:
+    """The arguments of ``groupby`` for a rolling window per group.
+
+    pandas' rolling per group silently leaves out the rows whose category is missing (and fails when no row has
+    one), so a category column groups by its codes, where a missing value is the code -1: a group like any other.
+    """
+    return f"df[{group!r}].cat.codes" if categorical else f"{group!r}, dropna=False"
+
+
 def window_code(
     window: int | str,
     group: str | None,
@@ -529,19 +572,25 @@ def window_code(
     stat: str,
     min_periods: int | None = None,
     closed: str | None = None,
+    categorical: bool = False,
 ) -> str:
     """Code for a statistic over a moving window of one column, aligned with the frame's rows.
 
-    A row count uses the rows in their order; a duration uses the (sorted) time column.
+    A row count uses the rows in their order; a duration uses the (sorted) time column. ``categorical``: the group
+    column is a category column.
     """
     options = "".join(f", {k}={v!r}" for k, v in _window_options(min_periods, closed).items())
     if isinstance(window, int):
-        tail = ".droplevel(0)" if group else ""
-        return f"{grouped(group, column)}.rolling({window}{options}).{stat}(){tail}"
+        if group:
+            return (
+                f"df.groupby({_window_groups(group, categorical)})[{column!r}]"
+                f".rolling({window}{options}).{stat}().droplevel(0)"
+            )
+        return f"{col(column)}.rolling({window}{options}).{stat}()"
     if group:
         return (
-            f"df.groupby({group!r}, dropna=False)[[{time!r}, {column!r}]].rolling({window!r}, on={time!r}{options})"
-            f".{stat}()[{column!r}].droplevel(0)"
+            f"df.groupby({_window_groups(group, categorical)})[[{time!r}, {column!r}]]"
+            f".rolling({window!r}, on={time!r}{options}).{stat}()[{column!r}].droplevel(0)"
         )
     return f"df.rolling({window!r}, on={time!r}{options})[{column!r}].{stat}()"
 
@@ -556,18 +605,21 @@ def window_stat(
     min_periods: int | None = None,
     closed: str | None = None,
 ) -> pd.Series:
-    """What `window_code` prints, computed."""
+    """What `window_code` prints (with ``categorical`` read from the frame), computed."""
     options = _window_options(min_periods, closed)
     if isinstance(window, str):
         _check_window_times(df, group, time)
+    groups = None
+    if group:
+        categorical = isinstance(df[group].dtype, pd.CategoricalDtype)
+        groups = df.groupby(df[group].cat.codes) if categorical else df.groupby(group, dropna=False)
     try:
         if isinstance(window, int):
-            if group:
-                rolling = df.groupby(group, dropna=False)[column].rolling(window, **options)
-                return getattr(rolling, stat)().droplevel(0)
+            if groups is not None:
+                return getattr(groups[column].rolling(window, **options), stat)().droplevel(0)
             return getattr(df[column].rolling(window, **options), stat)()
-        if group:
-            rolling = df.groupby(group, dropna=False)[[time, column]].rolling(window, on=time, **options)
+        if groups is not None:
+            rolling = groups[[time, column]].rolling(window, on=time, **options)
             return getattr(rolling, stat)()[column].droplevel(0)
         return getattr(df.rolling(window, on=time, **options)[column], stat)()
     except (ValueError, TypeError) as exc:
@@ -592,7 +644,7 @@ def _check_window_times(df: pd.DataFrame, group: str | None, time: str) -> None:
 
 
 @register
-class RollingWindow(Operation):
+class RollingWindow(SchemaAware):
     key = "rolling_window"
     label = "Rolling window statistics"
     group = GROUP
@@ -649,6 +701,7 @@ class RollingWindow(Operation):
         return errors or new_name_errors("window", "Window", [n for _, _, n in self._names()], schema)
 
     def apply(self, df: pd.DataFrame, ctx: Context) -> pd.DataFrame:
+        self.remember(df)
         w, g = self._window(), self.values.get("group_by")
         t = self.values.get("time_column") if isinstance(w, str) else None
         out = df.copy(deep=False)  # copy-on-write: only the columns this step writes are new
@@ -666,8 +719,11 @@ class RollingWindow(Operation):
     def code(self) -> list[str]:
         w, g = self._window(), self.values.get("group_by")
         t = self.values.get("time_column") if isinstance(w, str) else None
-        mp = self.values.get("min_periods")
-        return [f"{col(name)} = {window_code(w, g, t, c, s, mp)}" for c, s, name in self._names()]
+        mp, categorical = self.values.get("min_periods"), bool(g) and self.dtype(g) == "category"
+        return [
+            f"{col(name)} = {window_code(w, g, t, c, s, mp, categorical=categorical)}"
+            for c, s, name in self._names()
+        ]
 
 
 @register
