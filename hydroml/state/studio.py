@@ -600,7 +600,6 @@ class StudioState(AuthState):
     @rx.event
     def edit_step(self, step_id: str):
         try:
-            self._ids()
             info = sessions.get_session(self._ids(), self.project_id, self.session_id)
             step = info.recipe.steps[info.recipe.index_of(step_id)]
             self._open_form(step.op, step.params)

@@ -25,7 +25,7 @@ from hydroml.services import datasources, tables
 from hydroml.services.auth import UserInfo, as_utc
 from hydroml.services.errors import Conflict, InvalidInput, NotFound
 from hydroml.services.projects import parse_id, require_role
-from hydroml.services.studio import charts, checkpoint_dir, engine, forms, profile, view
+from hydroml.services.studio import charts, checkpoint_dir, engine, profile, view
 from hydroml.services.studio.engine import StepStatus
 from hydroml.services.studio.operations import Context, schema_of
 from hydroml.services.studio.operations.base import source_key
@@ -455,10 +455,6 @@ def save_as_data_source(actor: UserInfo, project_id, session_id, name: str, desc
         parent_version_id=file.version_id,
         recipe_json=lineage,
     )
-
-
-def operation_form(op: str, params: dict | None = None) -> dict[str, str]:
-    return forms.form_values(op, params)
 
 
 CHARTS = ("histogram", "box", "scatter", "time_series", "missing")
