@@ -7,7 +7,7 @@ services, migrations and scripts share one source of truth.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,12 @@ class Settings:
     demo_username: str
     demo_password: str
     studio_cache_mb: int
+    # Database connectors: Fernet keys for stored credentials (comma-separated, the first encrypts; empty:
+    # a key generated into `<data_dir>/fernet.key`), the folder SQLite connections may open, host lists.
+    fernet_keys: str = field(repr=False)
+    sqlite_dir: Path
+    connector_allow: tuple[str, ...]
+    connector_deny: tuple[str, ...]
 
     @property
     def uses_redis(self) -> bool:
@@ -48,6 +54,11 @@ def normalize_db_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
+
+
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated variable as its non-empty, stripped items."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 def get_settings() -> Settings:
@@ -66,6 +77,10 @@ def get_settings() -> Settings:
         demo_username=os.environ.get("HYDROML_DEMO_USER") or "demo",
         demo_password=os.environ.get("HYDROML_DEMO_PASSWORD") or "",
         studio_cache_mb=_int("HYDROML_STUDIO_CACHE_MB", 2048),
+        fernet_keys=os.environ.get("HYDROML_FERNET_KEY", "").strip(),
+        sqlite_dir=Path(os.environ.get("HYDROML_SQLITE_DIR") or data_dir / "sqlite").resolve(),
+        connector_allow=_list("HYDROML_CONNECTOR_ALLOW"),
+        connector_deny=_list("HYDROML_CONNECTOR_DENY"),
     )
 
 
@@ -84,4 +99,8 @@ APP_ENV_VARS = (
     "HYDROML_DEMO_USER",
     "HYDROML_DEMO_PASSWORD",
     "MLFLOW_TRACKING_URI",
+    "HYDROML_FERNET_KEY",
+    "HYDROML_SQLITE_DIR",
+    "HYDROML_CONNECTOR_ALLOW",
+    "HYDROML_CONNECTOR_DENY",
 )

@@ -1,6 +1,7 @@
 """SQLModel tables. Importing this package registers every table on SQLModel.metadata."""
 
 from hydroml.models.base import TableBase
+from hydroml.models.connection import DatabaseConnection
 from hydroml.models.datasource import DataSource, DataSourceVersion, ProjectDataSource
 from hydroml.models.project import Project, ProjectMember
 from hydroml.models.studio import StudioSession
@@ -8,6 +9,7 @@ from hydroml.models.user import AuthSession, LoginAttempt, User
 
 __all__ = [
     "AuthSession",
+    "DatabaseConnection",
     "DataSource",
     "DataSourceVersion",
     "LoginAttempt",

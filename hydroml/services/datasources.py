@@ -475,6 +475,75 @@ def create_from_frame(
             )
 
 
+ParquetWriter = Callable[[Path], ingest.ImportResult]
+
+
+def create_from_writer(
+    actor: UserInfo,
+    project_id,
+    name: str,
+    write: ParquetWriter,
+    *,
+    kind: str,
+    settings_json: str = "{}",
+    role: str = "primary",
+    description: str = "",
+) -> DataSourceInfo:
+    """A data source whose first version is the Parquet file ``write(target)`` produces at ``target`` (editor,
+    checked before and after writing). Used by connectors to stream a query result straight into place."""
+    name = _validate_name(name)
+    _validate_role(role)
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+    project = member.project_id
+    source_id = uuid.uuid4()
+    folder = _source_dir(source_id) / "v1"
+    with _removed_on_error(_source_dir(source_id)):
+        folder.mkdir(parents=True)
+        result = write(folder / "data.parquet")
+        _cached_quality(result.parquet_path)
+        with session_scope() as db:
+            require_role(db, actor, project, "editor")
+            source = DataSource(
+                id=source_id, name=name, description=description, kind=kind, created_by=actor.id
+            )
+            return _create_source(db, actor, project, source, role, result, settings_json=settings_json)
+
+
+def add_version_from_writer(
+    actor: UserInfo, project_id, data_source_id, write: ParquetWriter, *, settings_json: str = "{}"
+) -> DataSourceInfo:
+    """A new version of a data source from the Parquet file ``write(target)`` produces (editor)."""
+    with session_scope() as db:
+        member = require_role(db, actor, project_id, "editor")
+        source, _ = _linked(db, member.project_id, data_source_id)
+        next_version = source.current_version + 1
+        source_id = source.id
+    project = member.project_id
+    folder = _source_dir(source_id) / f"v{next_version}"
+    with _removed_on_error(folder):
+        folder.mkdir(parents=True)
+        result = write(folder / "data.parquet")
+        _cached_quality(result.parquet_path)
+        with session_scope() as db:
+            require_role(db, actor, project, "editor")
+            source, role = _linked(db, project, source_id)
+            if source.current_version + 1 != next_version:
+                raise InvalidInput("version", "Someone added a version at the same time. Try again.")
+            row = _add_version(
+                db,
+                actor,
+                source,
+                next_version,
+                result,
+                original=None,
+                original_name=None,
+                settings_json=settings_json,
+            )
+            db.flush()
+            return _info(source, role, row)
+
+
 # ---------------------------------------------------------------- reading
 
 
