@@ -1,3 +1,13 @@
 """One module per route. Importing this package registers every page."""
 
-from hydroml.pages import account, dashboard, data, help, projects, signin, studio  # noqa: F401
+from hydroml.pages import (  # noqa: F401
+    account,
+    connections,
+    connector_query,
+    dashboard,
+    data,
+    help,
+    projects,
+    signin,
+    studio,
+)

@@ -18,6 +18,7 @@ from hydroml.components import (
 )
 from hydroml.pages.template import app_page
 from hydroml.services.ingest import TYPES
+from hydroml.state.connector_source import EXPORT_MODES, ConnectorSourceState
 from hydroml.state.data_import import UPLOAD_ID, DataImportState
 from hydroml.state.datasource import PAGE_SIZES, DataSourceState
 from hydroml.state.studio_sessions import StudioSessionsState
@@ -591,12 +592,120 @@ def _studio_sessions() -> rx.Component:
     )
 
 
+def _database_query() -> rx.Component:
+    C = ConnectorSourceState
+    refreshing = rx.vstack(
+        rx.el.div(
+            C.refresh_stage, " · ", C.refresh_percent, "%", id="refresh-stage", class_name="grove-muted"
+        ),
+        progress_bar(C.refresh_percent, label="Refresh progress", id="refresh-progress"),
+        width="100%",
+    )
+    return card(
+        rx.cond(
+            C.recorded_connection != "",
+            rx.el.p("Connection: ", rx.el.strong(C.recorded_connection), class_name="grove-muted"),
+        ),
+        rx.el.pre(rx.el.code(C.recorded_sql), class_name="studio-code", id="recorded-sql"),
+        rx.cond(
+            C.recorded_params.length() > 0,
+            rx.el.div(
+                rx.el.ul(
+                    rx.foreach(C.recorded_params, lambda p: rx.el.li(rx.el.code(p))), id="recorded-params"
+                ),
+                class_name="query-params",
+            ),
+        ),
+        form_error(C.refresh_error),
+        rx.cond(C.refreshing, refreshing),
+        rx.cond(
+            C.can_edit,
+            rx.box(
+                button(
+                    "Refresh",
+                    icon="refresh-cw",
+                    variant="secondary",
+                    on_click=C.refresh,
+                    loading=C.refreshing,
+                    id="refresh-query",
+                ),
+                margin_top="0.75rem",
+            ),
+        ),
+        title="Database query",
+        description="This data source was imported from a database; Refresh runs the query again into a new "
+        "version (earlier versions stay).",
+        id="database-query",
+    )
+
+
+def _export_to_database() -> rx.Component:
+    C = ConnectorSourceState
+    exporting = rx.vstack(
+        rx.el.div(C.export_stage, " · ", C.export_percent, "%", id="export-stage", class_name="grove-muted"),
+        progress_bar(C.export_percent, label="Export progress", id="export-progress"),
+        width="100%",
+    )
+    form = rx.vstack(
+        rx.hstack(
+            rx.el.div(
+                rx.el.label("Connection", html_for="export-connection", class_name="grove-field-label"),
+                rx.el.select(
+                    rx.foreach(C.export_connections, lambda c: rx.el.option(c["name"], value=c["id"])),
+                    value=C.export_connection_id,
+                    on_change=C.set_export_connection,
+                    id="export-connection",
+                    class_name="grove-select",
+                ),
+                class_name="grove-field",
+            ),
+            rx.el.div(
+                rx.el.label("Table name", html_for="export-table", class_name="grove-field-label"),
+                rx.input(value=C.export_table, on_change=C.set_export_table, id="export-table", size="3"),
+                class_name="grove-field",
+            ),
+            rx.el.div(
+                rx.el.label("If the table exists", html_for="export-mode", class_name="grove-field-label"),
+                rx.el.select(
+                    *[rx.el.option(text, value=mode) for mode, text in EXPORT_MODES],
+                    value=C.export_mode,
+                    on_change=C.set_export_mode,
+                    id="export-mode",
+                    class_name="grove-select",
+                ),
+                class_name="grove-field",
+            ),
+            spacing="4",
+            wrap="wrap",
+            align="end",
+        ),
+        form_error(C.export_error),
+        rx.cond(C.exporting, exporting),
+        button("Export", icon="upload", on_click=C.run_export, loading=C.exporting, id="run-export"),
+        spacing="3",
+        width="100%",
+        align="start",
+    )
+    return card(
+        rx.cond(
+            C.export_connections.length() > 0,
+            form,
+            rx.el.p(
+                "Add a database connection to the project first (Connections tab).", class_name="grove-muted"
+            ),
+        ),
+        title="Export to a database table",
+        description="Writes the newest version to a table: create a new one, replace it, or append rows.",
+        id="export-database",
+    )
+
+
 @app_page(
     "/projects/[project_id]/data/[data_source_id]",
     "Data source",
     crumbs=[("Projects", "/projects"), (DataSourceState.project_name, None)],
     tab="Projects",
-    on_load=[DataSourceState.load, StudioSessionsState.load_sessions],
+    on_load=[DataSourceState.load, StudioSessionsState.load_sessions, ConnectorSourceState.load_connector],
 )
 def data_source_page() -> rx.Component:
     base = "/projects/" + DataSourceState.project_id
@@ -668,6 +777,7 @@ def data_source_page() -> rx.Component:
             _downloads(), title="Download", description="Streamed from the server in the format you choose."
         ),
         rx.cond(DataSourceState.lineage.length() > 0, _lineage()),
+        rx.cond(ConnectorSourceState.is_query, _database_query()),
         _studio_sessions(),
         quality,
         card(
@@ -677,6 +787,7 @@ def data_source_page() -> rx.Component:
         ),
         versions,
         rx.cond(DataSourceState.can_edit, _manage()),
+        rx.cond(ConnectorSourceState.can_edit, _export_to_database()),
         rx.cond(DataSourceState.link_targets.length() > 0, _link()),
         spacing="5",
         width="100%",

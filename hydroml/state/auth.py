@@ -65,7 +65,12 @@ class AuthState(rx.State):
         """An id from a dynamic route (/projects/[project_id]/data/[data_source_id], .../studio/[session_id]),
         read from the URL path (RouterData.page is deprecated in Reflex 0.10)."""
         parts = [part for part in self.router.url.path.split("/") if part]
-        segment = {"project_id": "projects", "data_source_id": "data", "session_id": "studio"}[name]
+        segment = {
+            "project_id": "projects",
+            "data_source_id": "data",
+            "session_id": "studio",
+            "connection_id": "connections",
+        }[name]
         for key, value in zip(parts, parts[1:], strict=False):
             if key == segment:
                 return value

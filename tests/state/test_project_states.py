@@ -45,9 +45,12 @@ CSV = "station;date;flow\nA;31/12/2020;1,5\nA;01/01/2021;2,25\nB;02/01/2021;\n".
 # ---------------------------------------------------------------- tabs on dynamic routes
 
 ROUTES = (
+    "/projects/[project_id]/connections/[connection_id]/query",
     "/projects/[project_id]/data/[data_source_id]",
     "/projects/[project_id]/studio/[session_id]",
     "/projects/[project_id]/studio",
+    "/projects/[project_id]/connections/[connection_id]",
+    "/projects/[project_id]/connections",
     "/projects/[project_id]/members",
     "/projects/[project_id]/settings",
     "/projects/[project_id]/import",
