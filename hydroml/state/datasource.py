@@ -77,6 +77,16 @@ def _column_row(report: dict) -> ColumnRow:
     )
 
 
+def _version_source(version: datasources.VersionInfo) -> str:
+    """Where a version's rows came from, as the versions table shows it."""
+    if version.original_filename:
+        return version.original_filename
+    if version.has_recipe:
+        return "derived"
+    connection = version.import_settings.get("connection_name")
+    return f"database query ({connection})" if connection else "created in HydroML"
+
+
 class DataSourceState(AuthState):
     project_id: str = ""
     data_source_id: str = ""
@@ -168,7 +178,7 @@ class DataSourceState(AuthState):
                     "rows": count(v.rows),
                     "columns": count(v.columns),
                     "created": when(v.created_at),
-                    "original": v.original_filename or ("derived" if v.has_recipe else "created in HydroML"),
+                    "original": _version_source(v),
                     "sha256": v.sha256[:12],
                 }
                 for v in versions

@@ -212,7 +212,7 @@ def test_postgresql_connection_create_list_test_browse_preview(team, pg_target):
 
     columns, rows = assert_browsable(team, info.id, "public")
     assert [c.type for c in columns][2] == "DOUBLE PRECISION"
-    assert rows[0][1].startswith("2024-01-01T00:00:00")
+    assert rows[0][1].startswith("2024-01-01 00:00:00")
     assert schema.list_tables(team["carol"], team["rhine"], info.id) == schema.list_tables(
         team["carol"], team["rhine"], info.id, "public"
     )
@@ -340,7 +340,7 @@ def test_mariadb_connection_create_test_browse_preview_and_edit(team, maria):
 
     columns, rows = assert_browsable(team, info.id, maria["database"], exact_rows=False)
     assert columns[0].type.startswith("VARCHAR(8)")
-    assert rows[0][1] == "2024-01-01T00:00:00"
+    assert rows[0][1] == "2024-01-01 00:00:00"
     assert (
         schema.preview(who, rhine, info.id, "station_readings")[1][:2] == rows
     )  # default: the connection's db
@@ -442,7 +442,7 @@ def test_sqlite_tables_without_statistics_are_counted_with_a_cap(team, sqlite_fi
     info = connections.create_connection(
         team["alice"], team["rhine"], name="F", kind="sqlite", database=sqlite_file
     )
-    monkeypatch.setattr(schema, "SQLITE_COUNT_CAP", 2)
+    monkeypatch.setattr(schema, "COUNT_CAP", 2)
     tables = {t.name: t for t in schema.list_tables(team["alice"], team["rhine"], info.id)}
     assert tables["station_readings"].estimated_rows == 2
 
@@ -453,6 +453,18 @@ def test_sqlite_tables_without_statistics_are_counted_with_a_cap(team, sqlite_fi
     db.close()
     tables = {t.name: t for t in schema.list_tables(team["alice"], team["rhine"], info.id)}
     assert tables["station_readings"].estimated_rows == 3  # from sqlite_stat1
+
+
+def test_postgresql_tables_never_analysed_are_counted_with_a_cap(team, pg_target, fresh_pg_url, monkeypatch):
+    engine = sa.create_engine(fresh_pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE fresh_gauges AS SELECT generate_series(1, 5) AS gauge")
+    engine.dispose()
+    info = add_pg(team, pg_target)
+    monkeypatch.setattr(schema, "COUNT_CAP", 4)
+    tables = {t.name: t for t in schema.list_tables(team["alice"], team["rhine"], info.id)}
+    assert tables["fresh_gauges"].estimated_rows == 4  # counted up to the cap; reltuples is still -1
+    assert tables["station_readings"].estimated_rows == 3  # the planner's estimate after ANALYZE
 
 
 # -------------------------------------------------------------------------------------- roles and names

@@ -5,11 +5,11 @@ transaction with a statement timeout); table and schema names are never pasted i
 parameters, or identifiers SQLAlchemy quotes (``sa.Table(..., autoload_with=conn)``, ``sa.table``).
 
 Estimated rows (``TableInfo.estimated_rows``, None when unknown and for views):
-- PostgreSQL: ``pg_class.reltuples``, the planner's estimate, kept up to date by ANALYZE / autovacuum; None
-  for a table never analyzed yet.
+- PostgreSQL: ``pg_class.reltuples``, the planner's estimate, kept up to date by ANALYZE / autovacuum; a
+  table never analysed yet is counted as SQLite's are (below).
 - MySQL / MariaDB: ``information_schema.tables.table_rows`` (exact for MyISAM/Aria, an estimate for InnoDB).
-- SQLite: ``sqlite_stat1`` when ANALYZE has been run; otherwise ``count(*)`` capped at `SQLITE_COUNT_CAP`
-  (a table with more rows reports the cap), for at most `SQLITE_COUNT_TABLES` tables per call.
+- SQLite: ``sqlite_stat1`` when ANALYZE has been run; otherwise ``count(*)`` capped at `COUNT_CAP`
+  (a table with more rows reports the cap), for at most `COUNTED_TABLES` tables per call.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from hydroml.services.errors import InvalidInput, NotFound, ServiceError
 BROWSE_TIMEOUT_S = 30
 PREVIEW_ROWS = 100
 PREVIEW_MAX_ROWS = 1000
-SQLITE_COUNT_CAP = 100_000
-SQLITE_COUNT_TABLES = 200
+COUNT_CAP = 100_000
+COUNTED_TABLES = 200
 MAX_CELL_CHARS = 500
 TABLE_NOT_FOUND = "Table not found."
 
@@ -138,7 +138,10 @@ def _estimates(conn: sa.Connection, schema: str | None, tables: list[str]) -> di
             ),
             {"schema": schema},
         ).all()
-        return {name: (int(count) if count is not None and count >= 0 else None) for name, count in rows}
+        found = {name: (int(count) if count is not None and count >= 0 else None) for name, count in rows}
+        # reltuples is -1 until the table is first vacuumed or analysed: count those (capped) instead
+        never_analysed = [name for name in tables if found.get(name) is None]
+        return {**found, **_capped_counts(conn, schema, never_analysed)}
     if family == "mysql":
         rows = conn.execute(
             sa.text(
@@ -164,13 +167,17 @@ def _sqlite_estimates(conn: sa.Connection, schema: str | None, tables: list[str]
             except (ValueError, IndexError):
                 continue
             estimates[table] = max(count, estimates.get(table) or 0)
-    for name in [t for t in tables if t not in estimates][:SQLITE_COUNT_TABLES]:
+    return {**estimates, **_capped_counts(conn, schema, [t for t in tables if t not in estimates])}
+
+
+def _capped_counts(conn: sa.Connection, schema: str | None, tables: list[str]) -> dict[str, int]:
+    """Row counts of the first few tables without statistics, each counted up to a cap (cheap on big ones)."""
+    counts = {}
+    for name in tables[:COUNTED_TABLES]:
         capped = sa.select(sa.literal_column("1")).select_from(sa.table(name, schema=schema))
-        count = conn.execute(
-            sa.select(sa.func.count()).select_from(capped.limit(SQLITE_COUNT_CAP).subquery())
-        )
-        estimates[name] = int(count.scalar() or 0)
-    return estimates
+        count = conn.execute(sa.select(sa.func.count()).select_from(capped.limit(COUNT_CAP).subquery()))
+        counts[name] = int(count.scalar() or 0)
+    return counts
 
 
 def list_columns(
@@ -244,7 +251,7 @@ def preview(
 
 
 def display(value: Any) -> str:
-    """One cell as text: "" for a missing value, ISO 8601 for dates and times, JSON for documents."""
+    """One cell as text: "" for a missing value, ISO 8601 for dates and times (a space before the time), JSON for documents."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -253,7 +260,9 @@ def display(value: Any) -> str:
         return "" if value != value else repr(value)
     if isinstance(value, Decimal):
         return format(value, "f") if value.is_finite() else str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")  # as the data grids show timestamps
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return str(value)
