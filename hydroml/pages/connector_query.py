@@ -314,19 +314,25 @@ def _import() -> rx.Component:
         width="100%",
     )
     return card(
-        rx.vstack(
+        rx.form(
             rx.el.div(
                 _label("Data source name", "import-name"),
-                rx.input(value=S.name, on_change=S.set_name, id="import-name", size="3", max_length=300),
+                rx.input(
+                    value=S.name,
+                    on_change=S.set_name,
+                    name="name",
+                    id="import-name",
+                    size="3",
+                    max_length=300,
+                ),
                 rx.cond(S.name_error != "", rx.el.div(S.name_error, class_name="grove-field-error")),
                 class_name="grove-field",
                 width="100%",
             ),
             rx.cond(S.importing, progress),
-            button("Import", icon="download", on_click=S.run_import, loading=S.importing, id="import-query"),
-            spacing="3",
-            width="100%",
-            align="start",
+            button("Import", icon="download", type="submit", loading=S.importing, id="import-query"),
+            on_submit=S.run_import,
+            class_name="query-form",
         ),
         title="Import into a data source",
         description="The rows are copied into a new data source; the query is recorded so it can be refreshed.",

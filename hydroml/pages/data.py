@@ -661,7 +661,13 @@ def _export_to_database() -> rx.Component:
             ),
             rx.el.div(
                 rx.el.label("Table name", html_for="export-table", class_name="grove-field-label"),
-                rx.input(value=C.export_table, on_change=C.set_export_table, id="export-table", size="3"),
+                rx.input(
+                    value=C.export_table,
+                    on_change=C.set_export_table,
+                    name="table",
+                    id="export-table",
+                    size="3",
+                ),
                 class_name="grove-field",
             ),
             rx.el.div(
@@ -681,11 +687,12 @@ def _export_to_database() -> rx.Component:
         ),
         form_error(C.export_error),
         rx.cond(C.exporting, exporting),
-        button("Export", icon="upload", on_click=C.run_export, loading=C.exporting, id="run-export"),
+        button("Export", icon="upload", type="submit", loading=C.exporting, id="run-export"),
         spacing="3",
         width="100%",
         align="start",
     )
+    form = rx.form(form, on_submit=C.run_export, width="100%")
     return card(
         rx.cond(
             C.export_connections.length() > 0,

@@ -321,11 +321,14 @@ class ConnectorQueryState(AuthState):
         self.preview_truncated = rows.truncated
 
     @rx.event(background=True)
-    async def run_import(self):
+    async def run_import(self, form_data: dict | None = None):
+        """Submitted as a form, so the name is what the field shows even if its change is in flight."""
         async with self:
             if self.importing:
                 return
             self.error = self.name_error = ""
+            if form_data and "name" in form_data:
+                self.name = str(form_data["name"] or "")[:300]
             try:
                 user = self._ids()
                 args = self._query_args()

@@ -166,11 +166,14 @@ class ConnectorSourceState(AuthState):
         ]
 
     @rx.event(background=True)
-    async def run_export(self):
+    async def run_export(self, form_data: dict | None = None):
+        """Submitted as a form, so the table name is what the field shows even if its change is in flight."""
         async with self:
             if self.exporting:
                 return
             self.export_error = ""
+            if form_data and "table" in form_data:
+                self.export_table = str(form_data["table"] or "")[:200]
             try:
                 user = self._ids()
                 if not self.export_connection_id:
