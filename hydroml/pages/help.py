@@ -11,6 +11,7 @@ TOPICS = [
     ("Projects and roles", "#projects"),
     ("Data sources", "#data"),
     ("The Data Studio", "#studio"),
+    ("Databases", "#databases"),
     ("Experiments", "#experiments"),
     ("Keyboard and accessibility", "#keyboard"),
 ]
@@ -79,6 +80,22 @@ def help_page() -> rx.Component:
                     "Under Code you get the recipe as a plain pandas script that reproduces the grid exactly; "
                     "Save as data source keeps the result with its recipe and parent version. When a newer version "
                     "of the data arrives, replay the recipe on it.",
+                ),
+                _topic(
+                    "databases",
+                    "Databases",
+                    "A project's Connections tab holds its PostgreSQL, MySQL/MariaDB and SQLite connections. Owners "
+                    "and editors add and edit them; every member can test and browse them. Passwords are stored "
+                    "encrypted and are never shown again: leave the field empty when editing to keep the stored one.",
+                    "Browse a connection to see its tables and views with estimated row counts, their columns and "
+                    "the first 100 rows. Build a query picks a table, columns, conditions, an order and a limit "
+                    "without writing SQL; the SQL it runs is shown, and every value you type is sent as a "
+                    "parameter, never pasted into it. The Raw SQL tab accepts one read statement. Queries run "
+                    "read-only with a time limit.",
+                    "Import copies the rows into a new data source that remembers the connection and the query; "
+                    "Refresh on its page runs the query again into a new version, and studio sessions offer to "
+                    "replay their recipe on it. Any data source can be exported to a table: create a new one, "
+                    "replace it or append to it.",
                 ),
                 _topic(
                     "experiments",
