@@ -2,6 +2,11 @@
 
 python -m hydroml.cli demo                 create the demo account once, print its credentials
 python -m hydroml.cli reset-password NAME  set a new random password for NAME and print it
+python -m hydroml.cli new-connection-key   print a new key for HYDROML_FERNET_KEY
+python -m hydroml.cli rotate-connection-key  re-encrypt every stored connection password with the first key
+
+Key rotation: put a new key first in HYDROML_FERNET_KEY ("new,old"), run rotate-connection-key, then drop the
+old key.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import secrets
 import sys
 
 from hydroml.services import auth, demo_project
+from hydroml.services.connectors import secrets as connection_secrets
+from hydroml.services.errors import ServiceError
 from hydroml.settings import get_settings
 
 
@@ -28,7 +35,23 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="create the demo account if it does not exist")
     reset = commands.add_parser("reset-password", help="give a user a new random password")
     reset.add_argument("username")
+    commands.add_parser("new-connection-key", help="print a new key for HYDROML_FERNET_KEY")
+    commands.add_parser(
+        "rotate-connection-key", help="re-encrypt every connection password with the first key"
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "new-connection-key":
+        print(connection_secrets.generate_key())
+        return 0
+    if args.command == "rotate-connection-key":
+        try:
+            count = connection_secrets.rotate_all()
+        except ServiceError as error:
+            print(error, file=sys.stderr)
+            return 1
+        print(f"Re-encrypted {count} connection password(s) with the first key of HYDROML_FERNET_KEY.")
+        return 0
 
     if args.command == "demo":
         try:

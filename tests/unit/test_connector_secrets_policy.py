@@ -189,6 +189,27 @@ def test_rotation_re_encrypts_every_secret_with_the_first_key_and_then_the_old_k
         secrets.decrypt(before["Gauges DB"])
 
 
+def test_the_cli_prints_a_key_and_rotates_with_it(keys, project, capsys):
+    from hydroml import cli
+
+    first, _second, use = keys
+    use(first)
+    alice, rhine = project
+    saved(alice, rhine.id, "Gauges DB")
+    assert cli.main(["new-connection-key"]) == 0
+    fresh = capsys.readouterr().out.strip()
+    Fernet(fresh.encode())  # a valid key
+    use(fresh, first)
+    assert cli.main(["rotate-connection-key"]) == 0
+    assert "Re-encrypted 1 connection password(s)" in capsys.readouterr().out
+    use(fresh)
+    assert secrets.decrypt(stored_tokens()["Gauges DB"]) == DB_PASSWORD
+
+    use(first)  # a key that cannot read the stored password: a message, exit code 1, nothing changed
+    assert cli.main(["rotate-connection-key"]) == 1
+    assert "cannot be read with any configured key" in capsys.readouterr().err
+
+
 def test_rotation_changes_nothing_when_a_secret_cannot_be_read(keys, project):
     first, second, use = keys
     use(first)
