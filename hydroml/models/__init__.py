@@ -3,6 +3,7 @@
 from hydroml.models.base import TableBase
 from hydroml.models.connection import DatabaseConnection
 from hydroml.models.datasource import DataSource, DataSourceVersion, ProjectDataSource
+from hydroml.models.experiment import TrainingRun
 from hydroml.models.project import Project, ProjectMember
 from hydroml.models.studio import StudioSession
 from hydroml.models.user import AuthSession, LoginAttempt, User
@@ -18,5 +19,6 @@ __all__ = [
     "ProjectMember",
     "StudioSession",
     "TableBase",
+    "TrainingRun",
     "User",
 ]

@@ -1,0 +1,197 @@
+"""Runs queued trainings, each in its own process, so the web server's event loop never waits on a fit.
+
+One runner lives in each server process (started with the app). Its thread claims queued runs from the
+database (atomically: several server processes may share one database), starts one child process per run up to
+``HYDROML_TRAINING_SLOTS`` at a time, beats a heartbeat for its children, stops a child whose run was cancelled,
+and records a clear failure when a child dies (for example, out of memory). When the runner starts, runs left
+"running" by a process that is gone become "interrupted". A process per run (not a pool) is what makes cancel
+immediate: a fit in progress cannot be interrupted any other way.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psutil
+
+from hydroml.services.experiments import runs
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 1.0
+STALE_AFTER_S = 60.0  # a run without a heartbeat for this long is interrupted (its server is gone)
+TERMINATE_GRACE_S = 5.0
+DIED = (
+    "The training process stopped unexpectedly (exit code {code}). If the data is large, the server may have "
+    "run out of memory: try fewer rows or a lighter model."
+)
+
+
+def training_slots() -> int:
+    raw = os.environ.get("HYDROML_TRAINING_SLOTS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else 1
+    except ValueError:
+        return 1
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_workers() -> set[str]:
+    """Workers on this machine whose process is gone (a restart gives the server a new pid)."""
+    host = socket.gethostname()
+    dead = set()
+    for worker in runs.running_workers():
+        name, _, pid = worker.rpartition(":")
+        if name == host and pid.isdigit() and not psutil.pid_exists(int(pid)):
+            dead.add(worker)
+    return dead
+
+
+def _train_in_child(run_id: str) -> None:
+    from hydroml.services.experiments import training
+
+    training.execute(uuid.UUID(run_id))
+
+
+@dataclass
+class _Child:
+    run_id: uuid.UUID
+    process: multiprocessing.Process
+    cancelling_since: float | None = None
+
+
+class Runner:
+    def __init__(self, *, slots: int | None = None, target: Callable[[str], None] = _train_in_child) -> None:
+        self.slots = slots or training_slots()
+        self.target = target
+        self.worker = this_worker()
+        self.children: dict[uuid.UUID, _Child] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # spawn: a fresh interpreter, no copy of the server's threads, locks or database connections
+        self._context = multiprocessing.get_context("spawn")
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        runs.mark_interrupted(stale_after_s=STALE_AFTER_S, dead_workers=_dead_local_workers())
+        self._thread = threading.Thread(target=self._loop, name="hydroml-training-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and the children; their runs become "interrupted" (the server is going away)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        for child in list(self.children.values()):
+            self._terminate(child.process)
+            runs.finish(
+                child.run_id,
+                runs.INTERRUPTED,
+                error="The server stopped while this run was training. Train it again.",
+            )
+        self.children.clear()
+
+    def wake(self) -> None:
+        """Look at the queue now (a run was just queued in this process)."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------------------------------ the loop
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the loop must outlive a database hiccup
+                logger.exception("training runner tick failed")
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+
+    def tick(self) -> None:
+        """One round: reap finished children, stop cancelled ones, beat, interrupt stale runs, start new ones."""
+        self._reap()
+        self._cancel_requested()
+        runs.heartbeat(list(self.children))
+        runs.mark_interrupted(stale_after_s=STALE_AFTER_S, dead_workers=_dead_local_workers())
+        while len(self.children) < self.slots and not self._stop.is_set():
+            run_id = runs.claim_next(self.worker)
+            if run_id is None:
+                break
+            process = self._context.Process(
+                target=self.target, args=(str(run_id),), name=f"hydroml-train-{run_id}", daemon=False
+            )
+            process.start()
+            self.children[run_id] = _Child(run_id, process)
+            logger.info("training run %s started in process %s", run_id, process.pid)
+
+    def _reap(self) -> None:
+        for run_id, child in list(self.children.items()):
+            if child.process.is_alive():
+                continue
+            child.process.join()
+            del self.children[run_id]
+            code = child.process.exitcode
+            if child.cancelling_since is not None:
+                runs.finish(run_id, runs.CANCELLED, error="Cancelled by a user.")
+            elif code != 0:
+                # the child records its own outcome; this only catches a process that died without doing so
+                runs.finish(run_id, runs.FAILED, error=DIED.format(code=code))
+
+    def _cancel_requested(self) -> None:
+        now = time.monotonic()
+        for run_id, child in self.children.items():
+            if child.cancelling_since is None and runs.cancel_requested(run_id):
+                child.cancelling_since = now
+                child.process.terminate()
+            elif child.cancelling_since is not None and now - child.cancelling_since > TERMINATE_GRACE_S:
+                child.process.kill()
+
+    @staticmethod
+    def _terminate(process: multiprocessing.Process) -> None:
+        process.terminate()
+        process.join(TERMINATE_GRACE_S)
+        if process.is_alive():
+            process.kill()
+            process.join(TERMINATE_GRACE_S)
+
+
+_RUNNER: Runner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def get_runner() -> Runner:
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = Runner()
+        return _RUNNER
+
+
+def start() -> Runner:
+    runner = get_runner()
+    runner.start()
+    return runner
+
+
+def stop() -> None:
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is not None:
+            _RUNNER.stop()
+            _RUNNER = None
