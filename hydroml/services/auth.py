@@ -24,7 +24,7 @@ from sqlmodel import Session, delete, func, select
 
 from hydroml.db import session_scope, utcnow
 from hydroml.models import AuthSession, LoginAttempt, User
-from hydroml.services.errors import InvalidInput, NotSignedIn, RateLimited
+from hydroml.services.errors import InvalidInput, NotFound, NotSignedIn, RateLimited
 from hydroml.settings import get_settings
 
 SESSION_COOKIE = "hydroml_session"  # read by the Reflex state and by the authenticated HTTP routes
@@ -343,6 +343,15 @@ def reset_password(username: str, new_password: str) -> None:
         user.password_hash = _hasher.hash(new_password)
         db.add(user)
         _revoke_all(db, user.id)
+
+
+def user_by_id(user_id: uuid.UUID) -> UserInfo:
+    """A user by id, for work done on their behalf later (a queued training run); NotFound if removed."""
+    with session_scope() as db:
+        user = db.get(User, user_id) if user_id else None
+        if user is None:
+            raise NotFound("The user who started this no longer exists.")
+        return _info(user)
 
 
 def find_user(username: str) -> UserInfo | None:

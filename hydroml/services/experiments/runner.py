@@ -101,11 +101,7 @@ class Runner:
             self._thread = None
         for child in list(self.children.values()):
             self._terminate(child.process)
-            runs.finish(
-                child.run_id,
-                runs.INTERRUPTED,
-                error="The server stopped while this run was training. Train it again.",
-            )
+            self._close(child.run_id, runs.INTERRUPTED, runs.INTERRUPTED_MESSAGE)
         self.children.clear()
 
     def wake(self) -> None:
@@ -148,10 +144,24 @@ class Runner:
             del self.children[run_id]
             code = child.process.exitcode
             if child.cancelling_since is not None:
-                runs.finish(run_id, runs.CANCELLED, error="Cancelled by a user.")
+                self._close(run_id, runs.CANCELLED, "Cancelled by a user.")
             elif code != 0:
                 # the child records its own outcome; this only catches a process that died without doing so
-                runs.finish(run_id, runs.FAILED, error=DIED.format(code=code))
+                self._close(run_id, runs.FAILED, DIED.format(code=code))
+
+    @staticmethod
+    def _close(run_id: uuid.UUID, status: str, message: str) -> None:
+        """Record how a stopped child ended, here and in its MLflow run (left open by the stopped process)."""
+        if not runs.finish(run_id, status, error=message):
+            return
+        mlflow_run_id = runs.mlflow_run_of(run_id)
+        if mlflow_run_id:
+            from hydroml.services.experiments import tracking
+
+            try:
+                tracking.fail_run(mlflow_run_id, message, cancelled=status == runs.CANCELLED)
+            except Exception:  # MLflow unreachable: the run here is closed, which is what users see
+                logger.exception("could not close MLflow run %s", mlflow_run_id)
 
     def _cancel_requested(self) -> None:
         now = time.monotonic()

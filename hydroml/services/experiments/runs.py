@@ -34,6 +34,7 @@ DONE = (FINISHED, FAILED, CANCELLED, INTERRUPTED)
 STATUSES = (QUEUED, RUNNING, *DONE)
 NAME_MAX = 120
 NOT_FOUND = "Run not found."
+INTERRUPTED_MESSAGE = "The server stopped while this run was training. Train it again."
 SORTS = ("newest", "oldest", "name", "status", "model", "duration")
 MAX_LIST = 5000
 
@@ -375,6 +376,11 @@ def load_for_runner(run_id: uuid.UUID) -> tuple[uuid.UUID, dict, str]:
         return row.project_id, json.loads(row.spec_json or "{}"), row.name
 
 
+def creator_of(run_id: uuid.UUID) -> uuid.UUID | None:
+    with session_scope() as db:
+        return db.exec(select(TrainingRun.created_by).where(TrainingRun.id == run_id)).first()
+
+
 def set_progress(run_id: uuid.UUID, progress: dict[str, Any]) -> bool:
     """Record progress of a running run; False when the run is no longer running or a cancel was asked."""
     with session_scope() as db:
@@ -405,6 +411,11 @@ def heartbeat(run_ids: list[uuid.UUID]) -> None:
             .where(TrainingRun.id.in_(run_ids), TrainingRun.status == RUNNING)
             .values(heartbeat_at=utcnow())
         )
+
+
+def mlflow_run_of(run_id: uuid.UUID) -> str:
+    with session_scope() as db:
+        return db.exec(select(TrainingRun.mlflow_run_id).where(TrainingRun.id == run_id)).first() or ""
 
 
 def set_mlflow_run(run_id: uuid.UUID, mlflow_run_id: str) -> None:

@@ -414,26 +414,23 @@ def _filename(text: str) -> str:
     return "_".join(part for part in safe.split("_") if part) or "data"
 
 
+def _script_text(actor: UserInfo, project_id, name: str, file, steps: tuple[Step, ...], statuses) -> str:
+    others = {}
+    for ref in other_source_refs(steps):
+        other = datasources.version_file(actor, project_id, ref["data_source_id"], int(ref["version"]))
+        others[source_key(ref)] = f"{_filename(other.name)}_v{other.version}.parquet"
+    source = ScriptSource(
+        f"{file.name}, version {file.version}", f"{_filename(file.name)}_v{file.version}.parquet", file.sha256
+    )
+    return recipe_script(name, source, steps, statuses, others)
+
+
 def script(actor: UserInfo, project_id, session_id) -> tuple[str, str]:
     """(file name, the recipe up to the cursor as a pandas script)."""
     info = _read(actor, project_id, session_id)
     done = _materialize(actor, info, info.recipe.applied)
     _, _, file = _base(actor, info)
-    others = {}
-    for ref in other_source_refs(info.recipe.applied):
-        other = datasources.version_file(actor, project_id, ref["data_source_id"], int(ref["version"]))
-        others[source_key(ref)] = f"{_filename(other.name)}_v{other.version}.parquet"
-    text = recipe_script(
-        info.name,
-        ScriptSource(
-            f"{file.name}, version {file.version}",
-            f"{_filename(file.name)}_v{file.version}.parquet",
-            file.sha256,
-        ),
-        info.recipe.applied,
-        done.statuses,
-        others,
-    )
+    text = _script_text(actor, project_id, info.name, file, info.recipe.applied, done.statuses)
     return f"{_filename(info.name)}.py", text
 
 
@@ -455,6 +452,60 @@ def save_as_data_source(actor: UserInfo, project_id, session_id, name: str, desc
         parent_version_id=file.version_id,
         recipe_json=lineage,
     )
+
+
+# ------------------------------------------------------------------------------------------------ pinned recipes
+
+
+@dataclass(frozen=True)
+class PinnedRecipe:
+    """A session's result frozen for training: its data source version and its recipe up to the cursor, so a
+    run stays reproducible after the session moves on (or is deleted)."""
+
+    session_id: str
+    session_name: str
+    data_source_id: str
+    data_source_name: str
+    version: int
+    recipe_json: str
+    revision: int
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def pin_recipe(actor: UserInfo, project_id, session_id) -> PinnedRecipe:
+    """The session as it stands now, pinned (viewer)."""
+    info = _read(actor, project_id, session_id)
+    applied = Recipe(steps=info.recipe.applied, cursor=len(info.recipe.applied))
+    return PinnedRecipe(
+        session_id=str(info.id),
+        session_name=info.name,
+        data_source_id=str(info.data_source_id),
+        data_source_name=info.data_source_name,
+        version=info.version,
+        recipe_json=applied.to_json(),
+        revision=info.revision,
+    )
+
+
+def pinned_result(actor: UserInfo, project_id, pin: dict) -> tuple[pd.DataFrame, str, str]:
+    """(frame, pandas script, data file sha256) of a pinned recipe, replayed from its data source version
+    (the frame cache and the session's checkpoints are reused when the session still exists)."""
+    pid = parse_id(project_id)
+    file = datasources.version_file(actor, pid, pin["data_source_id"], int(pin["version"]))
+    steps = Recipe.from_json(pin["recipe_json"]).applied
+    done = engine.materialize(
+        f"{file.version_id}:{file.sha256}",
+        lambda: pd.read_parquet(file.path),
+        steps,
+        _context(actor, pid),
+        checkpoint_dir(parse_id(pin["session_id"], "Studio session")),
+    )
+    text = _script_text(
+        actor, pid, str(pin.get("session_name") or "studio session"), file, steps, done.statuses
+    )
+    return done.frame, text, file.sha256
 
 
 CHARTS = ("histogram", "box", "scatter", "time_series", "missing")

@@ -1,0 +1,1 @@
+"""Experiments: splits, metrics and training runs over prepared tables."""
