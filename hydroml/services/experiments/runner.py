@@ -80,6 +80,7 @@ class Runner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._tracking_ready = False
         # spawn: a fresh interpreter, no copy of the server's threads, locks or database connections
         self._context = multiprocessing.get_context("spawn")
 
@@ -129,12 +130,24 @@ class Runner:
             run_id = runs.claim_next(self.worker)
             if run_id is None:
                 break
+            self._prepare_tracking()
             process = self._context.Process(
                 target=self.target, args=(str(run_id),), name=f"hydroml-train-{run_id}", daemon=False
             )
             process.start()
             self.children[run_id] = _Child(run_id, process)
             logger.info("training run %s started in process %s", run_id, process.pid)
+
+    def _prepare_tracking(self) -> None:
+        if self._tracking_ready:
+            return
+        from hydroml.services.experiments import tracking
+
+        try:
+            tracking.ensure_store()
+            self._tracking_ready = True
+        except Exception:  # the child reports an unreachable MLflow to the user in plain words
+            logger.exception("could not open the MLflow tracking store")
 
     def _reap(self) -> None:
         for run_id, child in list(self.children.items()):

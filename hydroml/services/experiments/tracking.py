@@ -160,6 +160,12 @@ def _client(uri: str | None = None) -> MlflowClient:
         return client
 
 
+def ensure_store() -> None:
+    """Open the tracking store now, creating a fresh SQLite store's tables. The runner calls it before it starts
+    training processes: two processes creating the same fresh store at once collide."""
+    _client().search_experiments(max_results=1)
+
+
 # ------------------------------------------------------------------------------------------------ experiments
 
 
