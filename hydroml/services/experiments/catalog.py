@@ -31,8 +31,8 @@ import sklearn
 from sklearn import ensemble, linear_model, neighbors, neural_network, svm, tree
 
 from hydroml.services.errors import InvalidInput
-from hydroml.services.studio.forms import _parse, to_text
-from hydroml.services.studio.operations.base import Param, _check_param
+from hydroml.services.studio.forms import parse_text, to_text
+from hydroml.services.studio.operations.base import Param, check_param
 
 PROBLEM_TYPES = ("regression", "binary", "multiclass")
 FAMILIES = ("regression", "classification")
@@ -588,7 +588,7 @@ def validate_params(key: str, problem_type: str, params: dict | None) -> dict:
     values = {}
     for name, p in applicable.items():
         value = params[name] if name in params else _copy(p.default)
-        if error := _check_param(p, value, {}):
+        if error := check_param(p, value, {}):
             raise InvalidInput(error.param, error.message)
         values[name] = _typed(p, value)
     return values
@@ -604,7 +604,7 @@ def form_values(key: str, problem_type: str, params: dict | None = None) -> dict
 def parse_form(key: str, problem_type: str, texts: dict[str, str]) -> dict:
     """Field texts -> validated typed parameters. Raises InvalidInput naming the field at fault."""
     applicable = get_model(key).params_for(problem_type)
-    params = {p.name: _parse(p, (texts.get(p.name) or "").strip()) for p in applicable}
+    params = {p.name: parse_text(p, (texts.get(p.name) or "").strip()) for p in applicable}
     return validate_params(key, problem_type, params)
 
 

@@ -73,11 +73,11 @@ def parse_form(op_key: str, texts: dict[str, str]) -> dict:
     params = {}
     for p in cls.params:
         raw = (texts.get(p.name) or "").strip()
-        params[p.name] = _parse(p, raw)
+        params[p.name] = parse_text(p, raw)
     return params
 
 
-def _parse(p: Param, raw: str) -> Any:
+def parse_text(p: Param, raw: str) -> Any:
     if raw == "":
         return [] if p.kind in ("columns", "texts", "integers", "numbers") else None
     try:

@@ -168,7 +168,7 @@ class Operation:
 
     def validate(self, schema: Schema) -> list[ParamError]:
         """Generic checks from the parameter declarations, then `check` for the operation's own rules."""
-        errors = [e for p in self.params if (e := _check_param(p, self.values.get(p.name), schema))]
+        errors = [e for p in self.params if (e := check_param(p, self.values.get(p.name), schema))]
         if errors:
             return errors
         return self.check(schema)
@@ -207,7 +207,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_param(p: Param, value: Any, schema: Schema) -> ParamError | None:  # noqa: C901 - one branch per kind
+def check_param(p: Param, value: Any, schema: Schema) -> ParamError | None:  # noqa: C901 - one branch per kind
     def err(message: str) -> ParamError:
         return ParamError(p.name, f"{p.label}: {message}")
 
