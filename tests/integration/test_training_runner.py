@@ -71,7 +71,7 @@ def test_runs_queue_behind_one_slot_and_finish_with_progress(team):
     users, project_id = team
     first = runs.queue_run(users["eddie"], project_id, SPEC, "First")
     second = runs.queue_run(users["eddie"], project_id, SPEC, "Second")
-    runner = runner_module.Runner(slots=1, target=steady_job)
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:steady_job")
     try:
         runner.tick()
         assert set(runner.children) == {first.id}
@@ -91,7 +91,7 @@ def test_cancel_stops_a_running_child_and_a_queued_run_at_once(team):
     users, project_id = team
     running = runs.queue_run(users["eddie"], project_id, SPEC, "Long")
     waiting = runs.queue_run(users["eddie"], project_id, SPEC, "Waiting")
-    runner = runner_module.Runner(slots=1, target=endless_job)
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:endless_job")
     try:
         runner.tick()
         deadline = time.monotonic() + 20
@@ -117,7 +117,7 @@ def test_cancel_stops_a_running_child_and_a_queued_run_at_once(team):
 def test_a_child_that_dies_fails_the_run_with_a_plain_reason(team):
     users, project_id = team
     run = runs.queue_run(users["eddie"], project_id, SPEC, "Crash")
-    runner = runner_module.Runner(slots=1, target=crashing_job)
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:crashing_job")
     try:
         runner.tick()
         wait_for([run.id], {runs.FAILED}, tick=runner.tick)
@@ -141,7 +141,7 @@ def test_a_restart_interrupts_runs_whose_server_is_gone(team):
         row = db.get(TrainingRun, elsewhere.id)
         row.heartbeat_at = utcnow().replace(year=2020)
         db.add(row)
-    runner = runner_module.Runner(slots=1, target=steady_job)
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:steady_job")
     runner.start()
     runner.stop()
     assert runs.get_run(users["vera"], project_id, here.id).status == runs.INTERRUPTED
@@ -153,11 +153,11 @@ def test_a_restart_interrupts_runs_whose_server_is_gone(team):
 def test_stopping_the_server_interrupts_its_children(team):
     users, project_id = team
     run = runs.queue_run(users["eddie"], project_id, SPEC, "Long")
-    runner = runner_module.Runner(slots=1, target=endless_job)
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:endless_job")
     runner.tick()
     process = runner.children[run.id].process
     runner.stop()
-    assert not process.is_alive()
+    assert process.poll() is not None
     assert runs.get_run(users["vera"], project_id, run.id).status == runs.INTERRUPTED
 
 

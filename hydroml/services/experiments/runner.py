@@ -10,14 +10,15 @@ immediate: a fit in progress cannot be interrupted any other way.
 
 from __future__ import annotations
 
+import importlib
 import logging
-import multiprocessing
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
@@ -58,21 +59,21 @@ def _dead_local_workers() -> set[str]:
     return dead
 
 
-def _train_in_child(run_id: str) -> None:
-    from hydroml.services.experiments import training
-
-    training.execute(uuid.UUID(run_id))
+TRAIN = "hydroml.services.experiments.training:execute"
 
 
 @dataclass
 class _Child:
     run_id: uuid.UUID
-    process: multiprocessing.Process
+    process: subprocess.Popen
     cancelling_since: float | None = None
 
 
 class Runner:
-    def __init__(self, *, slots: int | None = None, target: Callable[[str], None] = _train_in_child) -> None:
+    """``target`` ("module:function", called with the run id as text) is what a child runs: the training,
+    or a small job in tests."""
+
+    def __init__(self, *, slots: int | None = None, target: str = TRAIN) -> None:
         self.slots = slots or training_slots()
         self.target = target
         self.worker = this_worker()
@@ -81,8 +82,6 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tracking_ready = False
-        # spawn: a fresh interpreter, no copy of the server's threads, locks or database connections
-        self._context = multiprocessing.get_context("spawn")
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -131,10 +130,11 @@ class Runner:
             if run_id is None:
                 break
             self._prepare_tracking()
-            process = self._context.Process(
-                target=self.target, args=(str(run_id),), name=f"hydroml-train-{run_id}", daemon=False
+            # a fresh interpreter running this module: no copy of the server's threads, locks, connections
+            # or main module (multiprocessing's spawn would import the server's entry point again)
+            process = subprocess.Popen(
+                [sys.executable, "-m", __name__, self.target, str(run_id)], stdin=subprocess.DEVNULL
             )
-            process.start()
             self.children[run_id] = _Child(run_id, process)
             logger.info("training run %s started in process %s", run_id, process.pid)
 
@@ -151,11 +151,10 @@ class Runner:
 
     def _reap(self) -> None:
         for run_id, child in list(self.children.items()):
-            if child.process.is_alive():
+            code = child.process.poll()
+            if code is None:
                 continue
-            child.process.join()
             del self.children[run_id]
-            code = child.process.exitcode
             if child.cancelling_since is not None:
                 self._close(run_id, runs.CANCELLED, "Cancelled by a user.")
             elif code != 0:
@@ -186,12 +185,13 @@ class Runner:
                 child.process.kill()
 
     @staticmethod
-    def _terminate(process: multiprocessing.Process) -> None:
+    def _terminate(process: subprocess.Popen) -> None:
         process.terminate()
-        process.join(TERMINATE_GRACE_S)
-        if process.is_alive():
+        try:
+            process.wait(TERMINATE_GRACE_S)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join(TERMINATE_GRACE_S)
+            process.wait(TERMINATE_GRACE_S)
 
 
 _RUNNER: Runner | None = None
@@ -218,3 +218,13 @@ def stop() -> None:
         if _RUNNER is not None:
             _RUNNER.stop()
             _RUNNER = None
+
+
+def _child_main(target: str, run_id: str) -> None:
+    module, _, function = target.partition(":")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    getattr(importlib.import_module(module), function)(run_id)
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:3])

@@ -15,6 +15,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +30,7 @@ from hydroml.services.studio import sessions
 logger = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 0.5
-IMPORTANCE_ROWS = 5_000
+IMPORTANCE_ROWS = 2_000  # enough to rank features; each repeat predicts them once per feature
 IMPORTANCE_REPEATS = 5
 INPUT_EXAMPLE_ROWS = 5
 DATA_KINDS = ("data_source", "studio_session")
@@ -202,13 +203,22 @@ def train(
     log: bool = True,
     on_mlflow_run: Callable[[str], None] | None = None,
 ) -> TrainingResult:
-    """Train and score the spec. With ``log``, the MLflow run is opened first (``on_mlflow_run`` gets its id,
-    so a run stopped half-way can be closed as failed or killed) and filled at the end."""
-    mlflow_run_id = ""
-    if log:
+    """Train and score the spec. With ``log``, the MLflow run is opened while the data loads and the first
+    model fits (importing MLflow and opening its store take seconds); ``on_mlflow_run`` gets its id, so a run
+    stopped half-way can be closed as failed or killed. The results are logged at the end."""
+    opening = _open_mlflow_run(project_id, project_name, run_name, spec, on_mlflow_run) if log else None
+    try:
+        return _train(actor, project_id, spec, progress, opening)
+    except BaseException:
+        if opening is not None:
+            futures.wait([opening])  # the caller closes the MLflow run: its id must be known first
+        raise
+
+
+def _open_mlflow_run(project_id, project_name, run_name, spec, on_mlflow_run) -> futures.Future:
+    def start() -> str:
         from hydroml.services.experiments import tracking
 
-        progress("Opening the MLflow run", 1, force=True)
         mlflow_run_id = tracking.start_run(
             project_id=str(project_id),
             project_name=project_name,
@@ -220,6 +230,15 @@ def train(
         )
         if on_mlflow_run is not None:
             on_mlflow_run(mlflow_run_id)
+        return mlflow_run_id
+
+    pool = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlflow-open")
+    opening = pool.submit(start)
+    pool.shutdown(wait=False)
+    return opening
+
+
+def _train(actor: UserInfo, project_id, spec: dict, progress: Progress, opening) -> TrainingResult:
     progress("Loading the data", 2, force=True)
     loaded = load_data(actor, project_id, spec["data"])
     checked = check_spec(spec, loaded.frame).spec
@@ -249,6 +268,7 @@ def train(
         progress(f"Fold {number} of {len(folds)}: fitting", share, force=True, fold=number, folds=len(folds))
         model = build()
         model.fit(X.iloc[fold.train], y.iloc[fold.train])
+        _set_threads(model, 1)
         progress(
             f"Fold {number} of {len(folds)}: scoring", share + 35 / len(folds), fold=number, folds=len(folds)
         )
@@ -260,21 +280,27 @@ def train(
         part = pd.DataFrame({"row": fold.test, "fold": number, "observed": observed, "predicted": predicted})
         parts.append(part)
     predictions = pd.concat(parts, ignore_index=True)
+    rows = predictions["row"].to_numpy()
     if len(folds) > 1:  # cross-validation: the model to keep learns from every row
         progress("Fitting the final model on all rows", 82, force=True)
         model = build()
         model.fit(X, y)
-    _single_threaded(model)
+        _set_threads(model, 1)
+        predictions["model_prediction"] = model.predict(X.iloc[rows])
+    else:  # a holdout: the kept model is the one that made the recorded predictions
+        predictions["model_prediction"] = predictions["predicted"]
     progress("Scoring and drawing charts", 88, force=True)
-    rows = predictions["row"].to_numpy()
-    predictions["model_prediction"] = model.predict(X.iloc[rows])
     for column in (checked.get("time_column"), checked.get("group_column")):
         if column and column in frame.columns and column not in predictions.columns:
             predictions[column] = frame[column].to_numpy()[rows]
     summary = _summary(checked, fold_metrics, predictions, family, len(frame), missing_target, folds)
     figures = _figures(checked, predictions, model, X, y, folds, family, labels)
-    if log:
+    mlflow_run_id = ""
+    if opening is not None:
+        from hydroml.services.experiments import tracking
+
         progress("Saving the model and results to MLflow", 93, force=True)
+        mlflow_run_id = opening.result()
         tracking.finish_run(
             mlflow_run_id,
             params=_logged_params(checked),
@@ -291,12 +317,13 @@ def train(
     return TrainingResult(summary, mlflow_run_id, loaded.fingerprint)
 
 
-def _single_threaded(model) -> None:
-    """Threads add up a forest's trees in any order, which changes the last bit of a prediction: the kept
-    model predicts on one thread, so it gives exactly the recorded predictions wherever it is loaded."""
+def _set_threads(model, n_jobs: int) -> None:
+    """Threads add up a forest's trees in any order, which changes the last bit of a prediction: recorded
+    predictions are made on one thread (and the kept model is saved so), so the model gives exactly them wherever
+    it is loaded. (Many small predictions, as in the permutation importance, are faster on one thread too.)"""
     for key in model.get_params(deep=True):
         if key == "n_jobs" or key.endswith("__n_jobs"):
-            model.set_params(**{key: 1})
+            model.set_params(**{key: n_jobs})
 
 
 def _logged_params(spec: dict) -> dict:
@@ -377,10 +404,11 @@ def _importance(spec, model, X, y, test_rows):
 # ------------------------------------------------------------------------------------------------ the child
 
 
-def execute(run_id: uuid.UUID) -> None:
+def execute(run_id: uuid.UUID | str) -> None:
     """Train one claimed run and record its outcome (runs in the runner's child process)."""
     from hydroml.services import auth, projects
 
+    run_id = uuid.UUID(str(run_id))
     project_id, spec, name = runs.load_for_runner(run_id)
     progress = Progress(lambda payload: runs.set_progress(run_id, payload))
     opened: list[str] = []
