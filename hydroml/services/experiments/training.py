@@ -73,11 +73,12 @@ class LoadedData:
     script: str | None = None
 
 
-def load_data(actor: UserInfo, project_id, data: dict) -> LoadedData:
+def load_data(actor: UserInfo, project_id, data: dict, columns: list[str] | None = None) -> LoadedData:
+    """The data of a spec; ``columns`` limits what a data source reads (a studio result is always whole)."""
     kind = data.get("kind")
     if kind == "data_source":
         file = datasources.version_file(actor, project_id, data["data_source_id"], int(data["version"]))
-        return LoadedData(pd.read_parquet(file.path), file.sha256)
+        return LoadedData(pd.read_parquet(file.path, columns=columns), file.sha256)
     if kind == "studio_session":
         frame, script, sha256 = sessions.pinned_result(actor, project_id, data)
         digest = hashlib.sha256(f"{sha256}:{data['recipe_json']}".encode()).hexdigest()
@@ -94,7 +95,7 @@ class CheckedSpec:
     warnings: list[str] = field(default_factory=list)
 
 
-def check_spec(spec: dict, frame: pd.DataFrame) -> CheckedSpec:
+def check_spec(spec: dict, frame: pd.DataFrame, *, leak_warnings: bool = True) -> CheckedSpec:
     """The spec normalised against the data, or InvalidInput naming the wizard field to fix."""
     target = str(spec.get("target") or "")
     if target not in frame.columns:
@@ -116,12 +117,13 @@ def check_spec(spec: dict, frame: pd.DataFrame) -> CheckedSpec:
     model = str(spec.get("model") or "")
     params = catalog.validate_params(model, problem_type, dict(spec.get("params") or {}))
     preprocessing = pipeline.PreprocessingSpec.from_dict(dict(spec.get("preprocessing") or {}))
+    pipeline.check_preprocessing(frame, features, problem_type, model, preprocessing, target)
     split = splits.SplitSpec.from_dict(dict(spec.get("split") or {}))
     for problem in splits.validate(split, frame, target):
         raise InvalidInput("split", problem)
     time_column = spec.get("time_column") or splits.detect_time_column(frame)
     warnings = splits.warnings(split, frame, time_column)
-    if warnings and not spec.get("allow_shuffle"):
+    if warnings and split.strategy in splits.IGNORES_TIME and not spec.get("allow_shuffle"):
         raise InvalidInput(
             "split", warnings[0] + " Confirm that you want this split, or choose a time-aware one."
         )
@@ -153,6 +155,8 @@ def check_spec(spec: dict, frame: pd.DataFrame) -> CheckedSpec:
         "time_column": time_column,
         "group_column": group,
     }
+    if not leak_warnings:
+        return CheckedSpec(normalised, warnings)
     leaks = [
         f"{w['column']}: {w['reason']}"
         for w in pipeline.feature_warnings(frame, target, features, time_column)
@@ -238,10 +242,25 @@ def _open_mlflow_run(project_id, project_name, run_name, spec, on_mlflow_run) ->
     return opening
 
 
+def _columns_used(spec: dict) -> list[str] | None:
+    """The columns a run reads: target, features, time and group column (None: all, when one is unknown)."""
+    split = spec.get("split") or {}
+    wanted = [
+        spec.get("target"),
+        *(spec.get("features") or []),
+        spec.get("time_column"),
+        spec.get("group_column"),
+        split.get("time_column"),
+        split.get("group_column"),
+    ]
+    names = [str(name) for name in wanted if name]
+    return list(dict.fromkeys(names)) if spec.get("target") and spec.get("features") else None
+
+
 def _train(actor: UserInfo, project_id, spec: dict, progress: Progress, opening) -> TrainingResult:
     progress("Loading the data", 2, force=True)
-    loaded = load_data(actor, project_id, spec["data"])
-    checked = check_spec(spec, loaded.frame).spec
+    loaded = load_data(actor, project_id, spec["data"], _columns_used(spec))
+    checked = check_spec(spec, loaded.frame, leak_warnings=False).spec  # the wizard showed the warnings
     target, features = checked["target"], checked["features"]
     problem_type = checked["problem_type"]
     family = catalog.problem_family(problem_type)
