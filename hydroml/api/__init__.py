@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from hydroml.api.downloads import router as downloads_router
+from hydroml.api.experiments import router as experiments_router
 from hydroml.api.health import router as health_router
 from hydroml.api.limits import limit_uploads
 from hydroml.api.studio import router as studio_router
@@ -13,6 +14,7 @@ def build_api() -> FastAPI:
     api.include_router(health_router)
     api.include_router(downloads_router)
     api.include_router(studio_router)
+    api.include_router(experiments_router)
     return api
 
 

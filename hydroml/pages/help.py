@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from hydroml.components import badge, card, page_header, sidebar, with_sidebar
+from hydroml.components import card, page_header, sidebar, with_sidebar
 from hydroml.pages.template import app_page
 
 TOPICS = [
@@ -17,11 +17,8 @@ TOPICS = [
 ]
 
 
-def _topic(anchor: str, title: str, *paragraphs: str, available: bool = True) -> rx.Component:
-    heading = (
-        title if available else rx.el.span(title, " ", badge("Coming in a later release", status="draft"))
-    )
-    return card(*[rx.el.p(text, class_name="grove-prose") for text in paragraphs], title=heading, id=anchor)
+def _topic(anchor: str, title: str, *paragraphs: str) -> rx.Component:
+    return card(*[rx.el.p(text, class_name="grove-prose") for text in paragraphs], title=title, id=anchor)
 
 
 @app_page("/help", "Help", crumbs=[("Help", None)])
@@ -100,9 +97,17 @@ def help_page() -> rx.Component:
                 _topic(
                     "experiments",
                     "Experiments",
-                    "Training uses time-aware splits by default, so a model is never tested on the past it trained "
-                    "on. Metrics include NSE, KGE and PBIAS next to the usual regression and classification scores.",
-                    available=False,
+                    "New experiment on a project's Experiments tab walks through five steps: the data (a data "
+                    "source, or a studio session's result as it is now), the target and the features (columns "
+                    "that probably leak the answer are flagged), the model and its settings, preprocessing and "
+                    "the split, and the metrics. Your choices are kept as a draft until you train.",
+                    "Splits respect time by default: a model is never tested on the past it trained on. A "
+                    "shuffled split on dated data needs your explicit consent. Metrics include NSE, KGE and PBIAS "
+                    "next to the usual regression and classification scores.",
+                    "Training runs in the background, one run at a time by default; its page shows the stage and "
+                    "the fold, and Cancel stops it. Every run is recorded in MLflow with its model, predictions, "
+                    "charts and the recipe that made its data; the run page shows them and a snippet that loads "
+                    "the model. Pick two or more runs in the table to compare them.",
                 ),
                 _topic(
                     "keyboard",

@@ -150,6 +150,7 @@ def _project_frame(active: str, *content: rx.Component) -> rx.Component:
                 [
                     ("Data sources", base),
                     ("Studio sessions", base + "/studio"),
+                    ("Experiments", base + "/experiments"),
                     ("Connections", base + "/connections"),
                     ("Members", base + "/members"),
                     ("Settings", base + "/settings"),

@@ -149,25 +149,30 @@ def _conditions(field) -> rx.Component:
     )
 
 
-def _field_control(field) -> rx.Component:
+def _field_control(field, set_field=None, id_prefix: str = "op-field-") -> rx.Component:
+    """The control of one parameter field. The Data Studio passes nothing (its own state); another form built
+    from the same `Param` schemas (the experiment wizard's model form) passes its `set_field(name, text)` handler
+    and gets the scalar kinds (text, integer, number, integers, choice, boolean, column)."""
+    studio = set_field is None
+    set_field = StudioState.set_field if studio else set_field
     text = rx.el.input(
         value=field.value,
-        on_change=lambda v: StudioState.set_field(field.name, v),
+        on_change=lambda v: set_field(field.name, v),
         class_name="grove-input",
-        id="op-field-" + field.name,
+        id=id_prefix + field.name,
         aria_label=field.label,
+        aria_invalid=rx.cond(field.error != "", "true", "false"),
     )
-    return rx.match(
-        field.kind,
+    cases = [
         (
             "column",
             _select(
                 field.value,
                 field.options,
-                lambda v: StudioState.set_field(field.name, v),
+                lambda v: set_field(field.name, v),
                 label="Column",
                 placeholder=rx.cond(field.required, "Choose…", "— none —"),
-                id="op-field-" + field.name,
+                id=id_prefix + field.name,
             ),
         ),  # fmt: skip
         (
@@ -175,20 +180,9 @@ def _field_control(field) -> rx.Component:
             _select(
                 field.value,
                 field.choices,
-                lambda v: StudioState.set_field(field.name, v),
-                label="Choice",
-                id="op-field-" + field.name,
-            ),
-        ),  # fmt: skip
-        (
-            "source",
-            rx.el.select(
-                rx.el.option("Choose a data source…", value=""),
-                rx.foreach(StudioState.source_choices, lambda c: rx.el.option(c[1], value=c[0])),
-                value=field.value,
-                on_change=lambda v: StudioState.set_field(field.name, v),
-                class_name="grove-select",
-                id="op-field-" + field.name,
+                lambda v: set_field(field.name, v),
+                label=field.label,
+                id=id_prefix + field.name,
             ),
         ),  # fmt: skip
         (
@@ -197,24 +191,44 @@ def _field_control(field) -> rx.Component:
                 rx.el.input(
                     type="checkbox",
                     checked=field.value == "true",
-                    on_change=lambda c: StudioState.set_field(field.name, rx.cond(c, "true", "false")),
-                    id="op-field-" + field.name,
+                    on_change=lambda c: set_field(field.name, rx.cond(c, "true", "false")),
+                    id=id_prefix + field.name,
                 ),
                 rx.el.span(" yes"),
                 class_name="studio-check",
             ),
         ),  # fmt: skip
-        ("columns", _checklist(field)),
-        ("mapping", _mapping(field)),
-        ("conditions", _conditions(field)),
-        text,
-    )
+    ]
+    if studio:
+        cases += [
+            (
+                "source",
+                rx.el.select(
+                    rx.el.option("Choose a data source…", value=""),
+                    rx.foreach(StudioState.source_choices, lambda c: rx.el.option(c[1], value=c[0])),
+                    value=field.value,
+                    on_change=lambda v: StudioState.set_field(field.name, v),
+                    class_name="grove-select",
+                    id=id_prefix + field.name,
+                ),
+            ),  # fmt: skip
+            ("columns", _checklist(field)),
+            ("mapping", _mapping(field)),
+            ("conditions", _conditions(field)),
+        ]
+    return rx.match(field.kind, *cases, text)
 
 
-def _form_field(field) -> rx.Component:
+def param_field(field, set_field=None, id_prefix: str = "op-field-") -> rx.Component:
+    """One parameter field (label, control, help, error) of a form generated from a `Param` schema."""
     return rx.el.div(
-        rx.el.label(field.label, rx.cond(field.required, " *", ""), class_name="grove-label"),
-        _field_control(field),
+        rx.el.label(
+            field.label,
+            rx.cond(field.required, " *", ""),
+            class_name="grove-label",
+            html_for=id_prefix + field.name,
+        ),
+        _field_control(field, set_field, id_prefix),
         rx.cond(field.help != "", rx.el.p(field.help, class_name="grove-field-help")),
         rx.cond(field.error != "", rx.el.p(field.error, class_name="grove-field-error", role="alert")),
         class_name="studio-field",
@@ -242,7 +256,7 @@ def _operation_panel() -> rx.Component:
             class_name="grove-card-title",
         ),
         rx.el.p(StudioState.op_summary, class_name="grove-field-help"),
-        rx.foreach(StudioState.fields, _form_field),
+        rx.foreach(StudioState.fields, lambda field: param_field(field)),
         form_error(StudioState.form_error),
         rx.cond(
             StudioState.confirm_discard,

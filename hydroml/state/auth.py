@@ -70,6 +70,7 @@ class AuthState(rx.State):
             "data_source_id": "data",
             "session_id": "studio",
             "connection_id": "connections",
+            "run_id": "experiments",
         }[name]
         for key, value in zip(parts, parts[1:], strict=False):
             if key == segment:
