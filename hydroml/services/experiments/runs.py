@@ -145,17 +145,19 @@ def _apply_spec(row: TrainingRun, spec: dict) -> None:
 # ------------------------------------------------------------------------------------------------ drafts
 
 
+def _draft_of(project_id: uuid.UUID, actor: UserInfo) -> tuple:
+    return (
+        TrainingRun.project_id == project_id,
+        TrainingRun.status == DRAFT,
+        TrainingRun.created_by == actor.id,
+    )
+
+
 def save_draft(actor: UserInfo, project_id, spec: dict, name: str = "") -> RunInfo:
     """The actor's wizard draft in this project, created or replaced (editor). One draft per user and project."""
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor", action="set up experiments")
-        row = db.exec(
-            select(TrainingRun).where(
-                TrainingRun.project_id == member.project_id,
-                TrainingRun.status == DRAFT,
-                TrainingRun.created_by == actor.id,
-            )
-        ).first()
+        row = db.exec(select(TrainingRun).where(*_draft_of(member.project_id, actor))).first()
         if row is None:
             row = TrainingRun(project_id=member.project_id, status=DRAFT, created_by=actor.id, name="Draft")
         row.name = " ".join(str(name or "").split())[:NAME_MAX] or "Draft"
@@ -169,26 +171,14 @@ def get_draft(actor: UserInfo, project_id) -> RunInfo | None:
     """The actor's saved draft in this project, if any (editor)."""
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor", action="set up experiments")
-        row = db.exec(
-            select(TrainingRun).where(
-                TrainingRun.project_id == member.project_id,
-                TrainingRun.status == DRAFT,
-                TrainingRun.created_by == actor.id,
-            )
-        ).first()
+        row = db.exec(select(TrainingRun).where(*_draft_of(member.project_id, actor))).first()
         return _info(row, _creator(db, row), True) if row else None
 
 
 def discard_draft(actor: UserInfo, project_id) -> None:
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor", action="set up experiments")
-        db.exec(
-            sa.delete(TrainingRun).where(
-                TrainingRun.project_id == member.project_id,
-                TrainingRun.status == DRAFT,
-                TrainingRun.created_by == actor.id,
-            )
-        )
+        db.exec(sa.delete(TrainingRun).where(*_draft_of(member.project_id, actor)))
 
 
 def queue_run(actor: UserInfo, project_id, spec: dict, name: str) -> RunInfo:
@@ -196,13 +186,7 @@ def queue_run(actor: UserInfo, project_id, spec: dict, name: str) -> RunInfo:
     cleaned = _validate_name(name)
     with session_scope() as db:
         member = require_role(db, actor, project_id, "editor", action="train models")
-        db.exec(
-            sa.delete(TrainingRun).where(
-                TrainingRun.project_id == member.project_id,
-                TrainingRun.status == DRAFT,
-                TrainingRun.created_by == actor.id,
-            )
-        )
+        db.exec(sa.delete(TrainingRun).where(*_draft_of(member.project_id, actor)))
         now = utcnow()
         row = TrainingRun(
             project_id=member.project_id,

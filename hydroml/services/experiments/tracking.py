@@ -271,33 +271,12 @@ def log_training_run(
     project_id: str,
     project_name: str,
     run_name: str,
-    params: Mapping[str, Any],
-    metrics: Mapping[str, float],
-    fold_metrics: list[Mapping[str, float]] | None,
-    pipeline: Pipeline,
-    input_example: pd.DataFrame,
-    predictions: pd.DataFrame,
-    figures: Mapping[str, dict],
-    data_fingerprint: str,
-    recipe_json: str | None = None,
-    recipe_script: str | None = None,
     tags: Mapping[str, str] | None = None,
+    **results: Any,
 ) -> str:
-    """:func:`start_run` then :func:`finish_run` in one call; returns the MLflow run id."""
+    """:func:`start_run` then :func:`finish_run` (``results`` are its keyword arguments); returns the run id."""
     run_id = start_run(project_id=project_id, project_name=project_name, run_name=run_name, tags=tags)
-    finish_run(
-        run_id,
-        params=params,
-        metrics=metrics,
-        fold_metrics=fold_metrics,
-        pipeline=pipeline,
-        input_example=input_example,
-        predictions=predictions,
-        figures=figures,
-        data_fingerprint=data_fingerprint,
-        recipe_json=recipe_json,
-        recipe_script=recipe_script,
-    )
+    finish_run(run_id, tags=tags, **results)
     return run_id
 
 
