@@ -78,7 +78,7 @@ def _input_field(label: str, name: str, *, help_text=None, input_type: str = "te
         _label(label, field_id),
         rx.el.input(
             value=W.split_form[name],
-            on_change=lambda v: W.set_split(name, v).debounce(300),
+            on_change=lambda v: W.set_split(name, v),  # not debounced: Next must see the last keystroke
             type=input_type,
             id=field_id,
             class_name="grove-input",
@@ -404,7 +404,7 @@ def _preprocessing() -> rx.Component:
                 _label("At most", "prep-max_categories"),
                 rx.el.input(
                     value=W.prep["max_categories"],
-                    on_change=lambda v: W.set_prep("max_categories", v).debounce(300),
+                    on_change=lambda v: W.set_prep("max_categories", v),
                     id="prep-max_categories",
                     class_name="grove-input",
                     style={"width": "5rem"},
@@ -639,7 +639,7 @@ def _review_step() -> rx.Component:
         _label("Run name", "run-name", required=True),
         rx.el.input(
             value=W.run_name,
-            on_change=W.set_run_name.debounce(300),
+            on_change=W.set_run_name,  # not debounced: Train must see the last keystroke
             id="run-name",
             class_name="grove-input",
             max_length=140,

@@ -266,6 +266,7 @@ class ExperimentRunState(AuthState):
     async def load(self):
         self._reset()
         self._poll_id += 1
+        yield  # the previous run's page must not show while this one loads
         try:
             user, info = await self._load_run()
         except NotFound as error:
