@@ -139,3 +139,48 @@ def test_a_run_logged_on_the_server_reloads_and_deletes_with_its_artifacts(mlflo
     with pytest.raises(NotFound):
         tracking.run_summary(run_id)
     assert not (tmp_path / "data" / "mlruns").exists(), "nothing is written locally when a server tracks"
+
+
+def test_a_training_run_of_the_postgresql_app_on_the_mlflow_server(mlflow_server, fresh_pg_url, monkeypatch):
+    """The scaled-out setup end to end: the app's database on PostgreSQL, the run trained by the runner in
+    its child process, tracked on the MLflow server; its model reloads and predicts what the run recorded."""
+    from sqlmodel import SQLModel
+
+    import hydroml.models  # noqa: F401
+    from hydroml.db import engine_for
+    from hydroml.services import auth, datasources, projects
+    from hydroml.services.experiments import runs, training
+    from hydroml.services.experiments.runner import Runner
+    from tests.integration.test_training import forest_spec, monthly_lags
+
+    monkeypatch.setenv("REFLEX_DB_URL", fresh_pg_url)
+    SQLModel.metadata.create_all(engine_for(fresh_pg_url))
+    user = auth.register("olga", "gauge-reading-7")
+    project = projects.create_project(user, "Served catchments")
+    frame = monthly_lags()
+    source = datasources.create_from_frame(user, project.id, "Monthly flows", frame)
+    data = training.pin_data(user, project.id, data_source_id=str(source.id))
+    run = runs.queue_run(user, project.id, forest_spec(data), "Forest on the server")
+    runner = Runner(slots=1)
+    deadline = time.monotonic() + 180
+    try:
+        while (info := runs.get_run(user, project.id, run.id)).status not in runs.DONE:
+            assert time.monotonic() < deadline, info.progress
+            runner.tick()
+            time.sleep(0.5)
+    finally:
+        runner.stop()
+        engine_for(fresh_pg_url).dispose()
+    assert info.status == runs.FINISHED, info.error
+    assert tracking.tracking_uri().startswith("http://127.0.0.1:")
+    summary = tracking.run_summary(info.mlflow_run_id)
+    assert summary["status"] == "FINISHED"
+    assert summary["metrics"]["nse"] == pytest.approx(info.metrics["metrics"]["nse"]["mean"])
+    predictions = tracking.load_predictions(info.mlflow_run_id)
+    features = forest_spec(data)["features"]
+    np.testing.assert_array_equal(
+        tracking.load_model(info.mlflow_run_id).predict(frame[features].iloc[predictions["row"]]),
+        predictions["model_prediction"],
+    )
+    runs.delete_run_everywhere(user, project.id, run.id)
+    assert not [p for p in mlflow_server.rglob("*") if info.mlflow_run_id in p.parts]
