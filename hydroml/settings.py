@@ -36,6 +36,7 @@ class Settings:
     demo_username: str
     demo_password: str
     studio_cache_mb: int
+    training_slots: int
     # Database connectors: Fernet keys for stored credentials (comma-separated, the first encrypts; empty:
     # a key generated into `<data_dir>/fernet.key`), the folder SQLite connections may open, host lists.
     fernet_keys: str = field(repr=False)
@@ -77,6 +78,7 @@ def get_settings() -> Settings:
         demo_username=os.environ.get("HYDROML_DEMO_USER") or "demo",
         demo_password=os.environ.get("HYDROML_DEMO_PASSWORD") or "",
         studio_cache_mb=_int("HYDROML_STUDIO_CACHE_MB", 2048),
+        training_slots=max(1, _int("HYDROML_TRAINING_SLOTS", 1)),
         fernet_keys=os.environ.get("HYDROML_FERNET_KEY", "").strip(),
         sqlite_dir=Path(os.environ.get("HYDROML_SQLITE_DIR") or data_dir / "sqlite").resolve(),
         connector_allow=_list("HYDROML_CONNECTOR_ALLOW"),
@@ -96,6 +98,7 @@ APP_ENV_VARS = (
     "HYDROML_LOGIN_MAX_FAILURES",
     "HYDROML_LOGIN_WINDOW_MINUTES",
     "HYDROML_STUDIO_CACHE_MB",
+    "HYDROML_TRAINING_SLOTS",
     "HYDROML_DEMO_USER",
     "HYDROML_DEMO_PASSWORD",
     "MLFLOW_TRACKING_URI",

@@ -81,11 +81,11 @@ class ConnectorSourceState(AuthState):
 
     @rx.event
     async def load_connector(self):
+        if self.refreshing or self.exporting:
+            return  # a job of this page is running (it may have started before this load): keep its form
         self.is_query, self.recorded_sql, self.recorded_params, self.recorded_connection = False, "", [], ""
         self.refresh_error = self.export_error = self.role = ""
         self.export_connections = []
-        if self.refreshing or self.exporting:
-            return
         try:
             user = self._ids()
             project = await asyncio.to_thread(projects.get_project, user, self.project_id)

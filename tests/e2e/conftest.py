@@ -62,8 +62,6 @@ class ServedApp:
 
     def shot(self, page, name: str, *, full_page: bool = False) -> Path:
         path = self.shots / f"{name}.png"
-        if full_page:  # a sticky header would be drawn where the page was scrolled to
-            page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(path), full_page=full_page)
         return path
 

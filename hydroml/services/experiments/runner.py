@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import psutil
 
 from hydroml.services.experiments import runs
+from hydroml.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +35,6 @@ DIED = (
     "The training process stopped unexpectedly (exit code {code}). If the data is large, the server may have "
     "run out of memory: try fewer rows or a lighter model."
 )
-
-
-def training_slots() -> int:
-    raw = os.environ.get("HYDROML_TRAINING_SLOTS", "").strip()
-    try:
-        return max(1, int(raw)) if raw else 1
-    except ValueError:
-        return 1
 
 
 def this_worker() -> str:
@@ -74,7 +67,7 @@ class Runner:
     or a small job in tests."""
 
     def __init__(self, *, slots: int | None = None, target: str = TRAIN) -> None:
-        self.slots = slots or training_slots()
+        self.slots = slots or get_settings().training_slots
         self.target = target
         self.worker = this_worker()
         self.children: dict[uuid.UUID, _Child] = {}
