@@ -70,8 +70,18 @@ class DataImportState(AuthState):
 
     @rx.event
     def load(self):
+        replace_id = self.router.url.query_parameters.get("replace", "")
+        same_page = self.project_id == self._route_id("project_id") and replace_id == self.replace_id
+        if same_page and (self.upload_id or self.uploading):
+            # A file for this page is staged: keep its preview. The upload travels over HTTP, this load over
+            # the websocket, so a file dropped right after the page opened may be handled before this runs.
+            try:
+                self._project()
+            except ServiceError as error:
+                return self._fail(error)
+            return
         self._reset()
-        self.replace_id = self.router.url.query_parameters.get("replace", "")
+        self.replace_id = replace_id
         try:
             user = self._project()
             if self.replace_id:

@@ -924,6 +924,16 @@ def test_handle_upload_without_editor_rights_sets_error_and_stages_nothing(team,
     assert datasources.list_data_sources(team.user("alice"), team.alpha.id) == []
 
 
+def test_a_page_load_after_the_upload_keeps_its_preview(staged, team):
+    """The upload (HTTP) can be handled before the page's on-load (websocket) event: the preview stays."""
+    upload_id, columns = staged.upload_id, list(staged.columns)
+    assert staged.load() is None
+    assert (staged.upload_id, staged.columns) == (upload_id, columns)
+    other = import_page(team, team.token("eddie"))  # a fresh visit of the page starts empty
+    other.load()
+    assert other.upload_id == "" and other.columns == []
+
+
 def test_handle_upload_without_a_file_asks_for_one(team):
     importer = import_page(team, team.token("eddie"))
     asyncio.run(importer.handle_upload([]))
