@@ -202,3 +202,24 @@ def _a_dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_an_idle_runner_keeps_a_warm_spare_that_takes_the_next_run(team):
+    users, project_id = team
+    runner = runner_module.Runner(slots=1, target=f"{__name__}:steady_job")
+    try:
+        runner.tick()  # nothing queued: a spare interpreter starts and waits
+        spare = runner._spare
+        assert spare is not None and spare.poll() is None
+        run = runs.queue_run(users["eddie"], project_id, SPEC, "Warm start")
+        runner.tick()
+        assert runner.children[run.id].process is spare and runner._spare is None
+        wait_for([run.id], {runs.FINISHED}, tick=runner.tick)
+        deadline = time.monotonic() + 10
+        while runner._spare is None and time.monotonic() < deadline:  # the child exits just after finishing
+            runner.tick()
+            time.sleep(0.1)
+        assert runner._spare is not None and runner._spare is not spare  # the next one, once idle again
+    finally:
+        runner.stop()
+    assert spare.poll() is not None

@@ -53,6 +53,9 @@ def _dead_local_workers() -> set[str]:
 
 
 TRAIN = "hydroml.services.experiments.training:execute"
+# A child started with this instead of a run id imports its libraries, then waits for a run id on stdin: a
+# queued run starts seconds sooner (importing scikit-learn, pandas and MLflow takes 2-4 s).
+SPARE = "-"
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tracking_ready = False
+        self._spare: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -96,6 +100,9 @@ class Runner:
             self._terminate(child.process)
             self._close(child.run_id, runs.INTERRUPTED, runs.INTERRUPTED_MESSAGE)
         self.children.clear()
+        if self._spare is not None:
+            self._terminate(self._spare)
+            self._spare = None
 
     def wake(self) -> None:
         """Look at the queue now (a run was just queued in this process)."""
@@ -123,13 +130,30 @@ class Runner:
             if run_id is None:
                 break
             self._prepare_tracking()
-            # a fresh interpreter running this module: no copy of the server's threads, locks, connections
-            # or main module (multiprocessing's spawn would import the server's entry point again)
-            process = subprocess.Popen(
-                [sys.executable, "-m", __name__, self.target, str(run_id)], stdin=subprocess.DEVNULL
-            )
+            process = self._take_spare(run_id) or self._start(str(run_id))
             self.children[run_id] = _Child(run_id, process)
             logger.info("training run %s started in process %s", run_id, process.pid)
+        if self._spare is None and not self.children and not self._stop.is_set():
+            self._spare = self._start(SPARE)  # warmed up while nothing trains, so it never slows a fit
+
+    def _start(self, run_id: str) -> subprocess.Popen:
+        """A fresh interpreter running this module: no copy of the server's threads, locks, connections or
+        main module (multiprocessing's spawn would import the server's entry point again)."""
+        stdin = subprocess.PIPE if run_id == SPARE else subprocess.DEVNULL
+        return subprocess.Popen([sys.executable, "-m", __name__, self.target, run_id], stdin=stdin, text=True)
+
+    def _take_spare(self, run_id: uuid.UUID) -> subprocess.Popen | None:
+        """The warm spare (libraries imported, MLflow store open) given this run, or None."""
+        spare, self._spare = self._spare, None
+        if spare is None or spare.poll() is not None:
+            return None
+        try:
+            spare.stdin.write(f"{run_id}\n")
+            spare.stdin.close()
+        except OSError:  # it died just now: start cold
+            self._terminate(spare)
+            return None
+        return spare
 
     def _prepare_tracking(self) -> None:
         if self._tracking_ready:
@@ -214,9 +238,17 @@ def stop() -> None:
 
 
 def _child_main(target: str, run_id: str) -> None:
-    module, _, function = target.partition(":")
+    module_name, _, function = target.partition(":")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    getattr(importlib.import_module(module), function)(run_id)
+    module = importlib.import_module(module_name)
+    if run_id == SPARE:
+        warm_up = getattr(module, "warm_up", None)
+        if warm_up is not None:
+            warm_up()
+        run_id = sys.stdin.readline().strip()
+        if not run_id:  # the runner stopped without giving it a run
+            return
+    getattr(module, function)(run_id)
 
 
 if __name__ == "__main__":

@@ -423,6 +423,13 @@ def _importance(spec, model, X, y, test_rows):
 # ------------------------------------------------------------------------------------------------ the child
 
 
+def warm_up() -> None:
+    """What a spare training process does before it is given a run: import MLflow and open its store."""
+    from hydroml.services.experiments import tracking
+
+    tracking.ensure_store()
+
+
 def execute(run_id: uuid.UUID | str) -> None:
     """Train one claimed run and record its outcome (runs in the runner's child process)."""
     from hydroml.services import auth, projects
