@@ -257,11 +257,22 @@ class ExperimentWizardState(AuthState):
         for name, value in _DEFAULTS.items():
             setattr(self, name, copy.deepcopy(value))
 
-    async def _user(self):
+    def _checked_user(self):
         user = self._require_user()
         if not self.project_id:
             raise NotFound("Project not found.")
         return user
+
+    async def _user(self):
+        return self._checked_user()
+
+    def _refused(self):
+        """For handlers that only change the form: the sign-in or project problem to show, else None."""
+        try:
+            self._checked_user()
+        except ServiceError as error:
+            return self._fail(error)
+        return None
 
     def _param_names(self) -> set[str]:
         return {f.name for f in self.fields}
@@ -537,10 +548,8 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_data_kind(self, kind: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.data_kind = "studio_session" if kind == "studio_session" else "data_source"
         self.errors = {}
 
@@ -555,18 +564,14 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_version(self, version: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.version = str(version)
 
     @rx.event
     async def choose_session(self, session_id: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.session_id, self.errors = str(session_id), {}
 
     async def _pin(self, user) -> None:
@@ -621,19 +626,15 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_problem_type(self, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.problem_type = value if value in catalog.PROBLEM_TYPES else ""
         self.errors = _without(self.errors, "problem_type", "target")
 
     @rx.event
     async def toggle_feature(self, name: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         chosen = self.features
         self.features = [f for f in chosen if f != name] if name in chosen else [*chosen, name]
         self.errors = _without(self.errors, "features")
@@ -641,10 +642,8 @@ class ExperimentWizardState(AuthState):
     @rx.event
     async def select_shown(self, on: bool):
         """Select all / none of the columns the search and the kind filter show."""
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         shown = [c.name for c in self.feature_rows]
         if on:
             self.features = [*self.features, *[n for n in shown if n not in self.features]]
@@ -664,10 +663,8 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def choose_model(self, key: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         if key not in {c.value for c in self.model_choices}:
             self.errors = {**self.errors, "model": "Choose a model from the list."}
             return
@@ -677,10 +674,8 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_param(self, name: str, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         field = next((f for f in self.fields if f.name == name), None)
         if field is not None:
             field.value, field.error = str(value), ""
@@ -688,10 +683,8 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def reset_params(self):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self._params = {}
         self._model_fields()
 
@@ -699,20 +692,16 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_prep(self, name: str, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         if name in PREP_DEFAULTS:
             self.prep = {**self.prep, name: str(value)}
             self.errors = _without(self.errors, name, "preprocessing")
 
     @rx.event
     async def set_split(self, name: str, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         if name in SPLIT_DEFAULTS:
             self.split_form = {**self.split_form, name: str(value)}
             self.errors = _without(self.errors, name, "split", "strategy", "frame")
@@ -722,28 +711,22 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_time_column(self, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.time_column = str(value)
         self.errors = _without(self.errors, "time_column", "allow_shuffle")
 
     @rx.event
     async def set_group_column(self, value: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.group_column = str(value)
         self.errors = _without(self.errors, "group_column")
 
     @rx.event
     async def set_allow_shuffle(self, value: bool):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.allow_shuffle = bool(value)
         self.errors = _without(self.errors, "allow_shuffle")
 
@@ -751,10 +734,8 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def toggle_metric(self, key: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.metrics = [m for m in self.metrics if m != key] if key in self.metrics else [*self.metrics, key]
         if self.primary_metric not in self.metrics:
             self.primary_metric = self.metrics[0] if self.metrics else ""
@@ -762,19 +743,15 @@ class ExperimentWizardState(AuthState):
 
     @rx.event
     async def set_primary_metric(self, key: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.primary_metric = str(key)
         self.errors = _without(self.errors, "primary_metric")
 
     @rx.event
     async def set_run_name(self, name: str):
-        try:
-            await self._user()
-        except ServiceError as error:
-            return self._fail(error)
+        if (refused := self._refused()) is not None:
+            return refused
         self.run_name, self._name_edited = str(name)[: runs.NAME_MAX + 20], True
         self.errors = _without(self.errors, "name")
 

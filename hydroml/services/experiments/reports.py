@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from hydroml.services.experiments import splits
 from hydroml.services.experiments.metrics import METRICS
 from hydroml.services.studio import charts as studio_charts
 
@@ -150,6 +151,9 @@ def spec_parameters(spec: dict) -> list[tuple[str, str, str]]:
     names = {"params": "Model", "preprocessing": "Preprocessing", "split": "Split"}
     for section in SPEC_SECTIONS:
         values = spec.get(section) or {}
+        if section == "split" and isinstance(values, dict):  # only what the chosen strategy reads
+            used = ("strategy", *splits.STRATEGY_FIELDS.get(str(values.get("strategy")), tuple(values)))
+            values = {k: v for k, v in values.items() if k in used}
         if isinstance(values, dict):
             rows.extend((names[section], str(k), _text(v)) for k, v in sorted(values.items()))
     if spec.get("primary_metric"):

@@ -38,6 +38,15 @@ _SHORT_NAMES = {
     "stratified_holdout": "a stratified holdout",
     "kfold": "shuffled k-fold",
 }
+# The settings each strategy reads (the others keep their defaults and mean nothing for it).
+STRATEGY_FIELDS: dict[str, tuple[str, ...]] = {
+    "random_holdout": ("test_fraction", "seed"),
+    "stratified_holdout": ("test_fraction", "seed"),
+    "chronological_holdout": ("time_column", "test_fraction", "cut_date"),
+    "kfold": ("n_splits", "shuffle", "seed"),
+    "time_series_cv": ("time_column", "n_splits", "window", "max_train_size", "gap", "test_size"),
+    "group_kfold": ("group_column", "n_splits"),
+}
 TIME_AWARE = frozenset({"chronological_holdout", "time_series_cv"})
 IGNORES_TIME = frozenset({"random_holdout", "stratified_holdout", "kfold"})
 TIME_COLUMN_NAMES = ("date", "time", "datetime", "timestamp")

@@ -435,3 +435,13 @@ def test_kfold_and_random_holdout_cover_every_row(n_rows, n_splits, shuffle, see
     assert sorted(np.concatenate([f.test for f in folds]).tolist()) == list(range(n_rows))
     for fold in folds:
         assert len(fold.train) + len(fold.test) == n_rows
+
+
+def test_every_strategy_names_the_settings_it_reads():
+    from dataclasses import fields
+
+    from hydroml.services.experiments import splits
+
+    names = {f.name for f in fields(splits.SplitSpec)}
+    assert set(splits.STRATEGY_FIELDS) == set(splits.STRATEGIES)
+    assert all(set(used) <= names for used in splits.STRATEGY_FIELDS.values())
