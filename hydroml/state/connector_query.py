@@ -4,7 +4,6 @@ import as a background job with progress."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 import reflex as rx
 
@@ -13,7 +12,7 @@ from hydroml.services.connectors import query as q
 from hydroml.services.errors import InvalidInput, NotSignedIn, ServiceError
 from hydroml.state.auth import AuthState
 from hydroml.state.connections import load_project_frame
-from hydroml.state.formatting import count
+from hydroml.state.formatting import JobProgress, parameter_lines
 from hydroml.state.projects import ProjectState
 
 OP_LABELS = {
@@ -36,15 +35,6 @@ NO_VALUE_OPS = ("is_null", "not_null")
 LIST_OPS = ("between", "in", "not_in")
 MAX_CONDITIONS = 50
 MAX_PARAM_SHOWN = 200  # characters of one parameter's value in the parameters list
-
-
-def route_connection_id(path: str) -> str:
-    """The [connection_id] of /projects/[project_id]/connections/[connection_id]/..."""
-    parts = [part for part in path.split("/") if part]
-    for key, value in zip(parts, parts[1:], strict=False):
-        if key == "connections":
-            return value
-    return ""
 
 
 def _value(op: str, text: str):
@@ -101,7 +91,7 @@ class ConnectorQueryState(AuthState):
     def _ids(self):
         user = self._require_user()
         self.project_id = self._route_id("project_id") or self.project_id
-        self.connection_id = route_connection_id(self.router.url.path) or self.connection_id
+        self.connection_id = self._route_id("connection_id") or self.connection_id
         return user
 
     def spec(self) -> dict | None:
@@ -132,10 +122,7 @@ class ConnectorQueryState(AuthState):
 
     def _show_sql(self, text: str, params: dict) -> None:
         self.generated_sql = text
-        self.generated_params = [
-            f":{key} = {json.dumps(value, ensure_ascii=False, default=str)[:MAX_PARAM_SHOWN]}"
-            for key, value in params.items()
-        ]
+        self.generated_params = parameter_lines(params, MAX_PARAM_SHOWN)
 
     def _clear_preview(self) -> None:
         self.preview_columns, self.preview_rows, self.preview_truncated = [], [], False
@@ -345,29 +332,20 @@ class ConnectorQueryState(AuthState):
             self.importing, self.import_percent, self.import_stage = True, 0, "Starting"
             project_id, connection_id, name = self.project_id, self.connection_id, self.name.strip()
             limit = args.get("spec", {}).get("limit")
-        progress = {"stage": "Running the query", "done": 0, "total": None}
         expected = int(limit) if limit and str(limit).isdigit() else None
-
-        def report(stage: str, done: int, total: int | None) -> None:
-            progress["stage"], progress["done"], progress["total"] = stage, done, total or expected
-
-        def show() -> None:
-            total = progress["total"]
-            done = int(progress["done"] or 0)
-            self.import_percent = min(99, round(done * 100 / total)) if total else self.import_percent
-            self.import_stage = (
-                f"{progress['stage']} · {count(done)} rows" if done else str(progress["stage"])
-            )
-
+        progress = JobProgress("Running the query", expected=expected)
         task = asyncio.create_task(
             asyncio.to_thread(
-                jobs.run_import, user, project_id, connection_id, name=name, progress=report, **args
+                jobs.run_import, user, project_id, connection_id, name=name, progress=progress, **args
             )
         )
         while not task.done():
             await asyncio.sleep(0.25)
             async with self:
-                show()
+                self.import_percent, self.import_stage = (
+                    progress.percent(self.import_percent),
+                    progress.label(),
+                )
         try:
             info = task.result()
         except ServiceError as error:

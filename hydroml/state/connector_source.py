@@ -4,7 +4,6 @@ data source and export any data source, each as a background job with progress."
 from __future__ import annotations
 
 import asyncio
-import json
 
 import reflex as rx
 
@@ -13,30 +12,13 @@ from hydroml.services.connectors import connections, jobs, transfer
 from hydroml.services.errors import InvalidInput, NotSignedIn, ServiceError
 from hydroml.state.auth import AuthState
 from hydroml.state.datasource import DataSourceState
-from hydroml.state.formatting import count
+from hydroml.state.formatting import JobProgress, parameter_lines
 
 EXPORT_MODES = [
     ("create", "Create a new table"),
     ("replace", "Replace the table"),
     ("append", "Append to the table"),
 ]
-
-
-class _Progress:
-    """What a worker thread reports; read by the event loop every quarter second."""
-
-    def __init__(self, stage: str, expected: int | None = None) -> None:
-        self.stage, self.done, self.total, self.expected = stage, 0, None, expected
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        self.stage, self.done, self.total = stage, done, total
-
-    def percent(self, current: int) -> int:
-        total = self.total or self.expected
-        return min(99, round(self.done * 100 / total)) if total else current
-
-    def label(self) -> str:
-        return f"{self.stage} · {count(self.done)} rows" if self.done else self.stage
 
 
 class ConnectorSourceState(AuthState):
@@ -73,10 +55,7 @@ class ConnectorSourceState(AuthState):
     def _show_recorded(self, settings: dict) -> None:
         self.is_query = True
         self.recorded_sql = str(settings.get("sql") or "")
-        self.recorded_params = [
-            f":{key} = {json.dumps(value, ensure_ascii=False, default=str)[:200]}"
-            for key, value in (settings.get("params") or {}).items()
-        ]
+        self.recorded_params = parameter_lines(settings.get("params") or {})
         self.recorded_connection = str(settings.get("connection_name") or "")
 
     @rx.event
@@ -137,7 +116,7 @@ class ConnectorSourceState(AuthState):
                 return self._fail(error)
             self.refreshing, self.refresh_percent, self.refresh_stage = True, 0, "Starting"
             project_id, data_source_id = self.project_id, self.data_source_id
-        progress = _Progress("Running the query", expected=info.rows or None)
+        progress = JobProgress("Running the query", expected=info.rows or None)
         task = asyncio.create_task(
             asyncio.to_thread(jobs.run_refresh, user, project_id, data_source_id, progress)
         )
@@ -194,7 +173,7 @@ class ConnectorSourceState(AuthState):
                 self.export_table.strip(),
                 self.export_mode,
             )
-        progress = _Progress("Preparing the table")
+        progress = JobProgress("Preparing the table")
         task = asyncio.create_task(asyncio.to_thread(jobs.run_export, *args, progress))
         while not task.done():
             await asyncio.sleep(0.25)

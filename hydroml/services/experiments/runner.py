@@ -29,7 +29,8 @@ from hydroml.settings import get_settings
 logger = logging.getLogger(__name__)
 
 POLL_S = 1.0
-STALE_AFTER_S = 60.0  # a run without a heartbeat for this long is interrupted (its server is gone)
+STALE_AFTER_S = 60.0
+ORPHAN_CHECK_S = 15.0  # how often a runner looks for runs whose server is gone  # a run without a heartbeat for this long is interrupted (its server is gone)
 TERMINATE_GRACE_S = 5.0
 DIED = (
     "The training process stopped unexpectedly (exit code {code}). If the data is large, the server may have "
@@ -78,6 +79,7 @@ class Runner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tracking_ready = False
+        self._next_orphan_check = 0.0
         self._spare: subprocess.Popen | None = None
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -86,6 +88,7 @@ class Runner:
         if self._thread is not None:
             return
         runs.mark_interrupted(stale_after_s=STALE_AFTER_S, dead_workers=_dead_local_workers())
+        self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_S
         self._thread = threading.Thread(target=self._loop, name="hydroml-training-runner", daemon=True)
         self._thread.start()
 
@@ -124,7 +127,9 @@ class Runner:
         self._reap()
         self._cancel_requested()
         runs.heartbeat(list(self.children))
-        runs.mark_interrupted(stale_after_s=STALE_AFTER_S, dead_workers=_dead_local_workers())
+        if time.monotonic() >= self._next_orphan_check:  # a few queries: not every second
+            self._next_orphan_check = time.monotonic() + ORPHAN_CHECK_S
+            runs.mark_interrupted(stale_after_s=STALE_AFTER_S, dead_workers=_dead_local_workers())
         while len(self.children) < self.slots and not self._stop.is_set():
             run_id = runs.claim_next(self.worker)
             if run_id is None:
